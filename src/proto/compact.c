@@ -91,7 +91,10 @@ void wzp_compact_tx_force_full(wzp_compact_tx *tx) {
 /* Open a new epoch for changed stream fields. Minis may use it only once its value has rested
  * for WZP_COMPACT_EPOCH_REUSE_MS, so a receiver can never hold a stale full header for it. */
 static void open_epoch(wzp_compact_tx *tx, const wzp_media_header *h, uint64_t now_ms) {
-    uint8_t e = tx->has_ctx ? (uint8_t)((tx->epoch + 1) % WZP_COMPACT_EPOCHS) : 0;
+    uint8_t e = 0;
+    if (tx->has_ctx) {
+        e = (uint8_t)((tx->epoch + 1u) % WZP_COMPACT_EPOCHS);
+    }
     tx->epoch = e;
     tx->ctx = *h;
     tx->has_ctx = true;
