@@ -18,6 +18,7 @@ PACKAGES=(
   clang libclang-rt-14-dev llvm-14 clang-format   # libFuzzer, sanitizers, formatting
   libcjson-dev                                     # signalling JSON
   libcmocka-dev                                    # unit tests
+  liblcrq-dev                                      # RFC 6330 oracle (GPL: tests only)
 )
 
 as_root() {

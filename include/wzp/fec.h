@@ -57,6 +57,138 @@ WZP_MUST_CHECK int wzp_rq_decode(const wzp_rq_code *code, unsigned k, size_t t,
                                  const uint32_t *esis, const uint8_t *const *syms, size_t n,
                                  uint8_t *out, uint8_t *scratch, size_t scratch_len);
 
+/* ---- block framing (SPEC §6, with our per-block symbol size) ----------------------------
+ * A frame becomes a source symbol: 2-byte little-endian length, the frame, zero padding to T.
+ * Source packets carry just the frame; a repair packet carries [K][T-byte symbol], so a receiver
+ * learns the block's K and T from any repair packet. T is the largest frame of the block plus 2,
+ * rounded up to WZP_FEC_ALIGN, or SPEC's fixed 256 in compatibility mode. */
+
+#define WZP_FEC_LEN_PREFIX       2
+#define WZP_FEC_ALIGN            4
+#define WZP_FEC_FIXED_T          256
+#define WZP_FEC_MAX_T            1280
+#define WZP_FEC_MAX_FRAME        (WZP_FEC_MAX_T - WZP_FEC_LEN_PREFIX)
+#define WZP_FEC_MAX_BLOCK_K      64
+#define WZP_FEC_MAX_BLOCK_REPAIR 128
+#define WZP_FEC_REPAIR_PREFIX    1
+
+/* Symbol size for a block whose largest frame is `max_frame` bytes (0 when it cannot fit). */
+size_t wzp_fec_symbol_size(size_t max_frame, bool fixed_t);
+/* Write `frame` as a T-byte source symbol. Errors: WZP_ERR_TOO_LARGE. */
+WZP_MUST_CHECK int wzp_fec_symbol_pack(const uint8_t *frame, size_t len, uint8_t *sym, size_t t);
+/* The frame inside a T-byte symbol. Errors: WZP_ERR_MALFORMED (length past the symbol). */
+WZP_MUST_CHECK int wzp_fec_symbol_unpack(const uint8_t *sym, size_t t, const uint8_t **frame,
+                                         size_t *len);
+
+/* One FEC packet: where it sits in its block and its payload (the frame for a source packet,
+ * [K][symbol] for a repair packet). Payload pointers stay valid until the next call on the
+ * object that produced them. */
+typedef struct wzp_fec_packet {
+    uint8_t block_id;
+    uint8_t esi;
+    bool is_repair;
+    const uint8_t *payload;
+    size_t len;
+} wzp_fec_packet;
+
+typedef struct wzp_fec_config {
+    unsigned max_k;      /* largest block (frames), 1..WZP_FEC_MAX_BLOCK_K */
+    size_t max_frame;    /* largest frame in bytes, 1..WZP_FEC_MAX_FRAME */
+    bool fixed_t;        /* SPEC-compatible T = 256 (frames up to 254 bytes) */
+    unsigned slots;      /* decoder: blocks assembled at once, 1..64 (default 8 when 0) */
+    unsigned window;     /* decoder: a block this many ids behind the newest is expired */
+    uint32_t max_age_ms; /* decoder: a block older than this is expired (default 2000) */
+} wzp_fec_config;
+
+/* ---- encoder block manager -------------------------------------------------------------- */
+
+typedef struct wzp_fec_encoder wzp_fec_encoder;
+
+WZP_MUST_CHECK int wzp_fec_encoder_new(const wzp_fec_config *cfg, wzp_fec_encoder **out);
+void wzp_fec_encoder_free(wzp_fec_encoder *enc);
+/* Block size and repair ratio for blocks started from now on (the current block keeps its own).
+ * Errors: WZP_ERR_INVALID_ARG (k 0 or above max_k, ratio outside 0..2). */
+WZP_MUST_CHECK int wzp_fec_encoder_set_params(wzp_fec_encoder *enc, unsigned k, float ratio);
+/* Add one frame: its source packet goes out at once; when the block is full its repair packets
+ * follow. `out` needs room for 1 + WZP_FEC_MAX_BLOCK_REPAIR packets. Errors: WZP_ERR_TOO_LARGE,
+ * WZP_ERR_EMPTY, WZP_ERR_BUFFER_TOO_SMALL. */
+WZP_MUST_CHECK int wzp_fec_encoder_add(wzp_fec_encoder *enc, const uint8_t *frame, size_t len,
+                                       wzp_fec_packet *out, size_t cap, size_t *n);
+/* Close the current block early (e.g. before silence) and emit its repair packets. */
+WZP_MUST_CHECK int wzp_fec_encoder_flush(wzp_fec_encoder *enc, wzp_fec_packet *out, size_t cap,
+                                         size_t *n);
+
+/* ---- decoder block manager -------------------------------------------------------------- */
+
+typedef struct wzp_fec_frame {
+    uint8_t block_id;
+    uint8_t index; /* position in the block */
+    bool recovered;
+    const uint8_t *data;
+    size_t len;
+} wzp_fec_frame;
+
+typedef struct wzp_fec_decoder_stats {
+    uint64_t packets, duplicates, expired_packets, rejected, frames_direct, frames_recovered,
+        blocks_complete, blocks_expired_incomplete;
+} wzp_fec_decoder_stats;
+
+typedef struct wzp_fec_decoder wzp_fec_decoder;
+
+WZP_MUST_CHECK int wzp_fec_decoder_new(const wzp_fec_config *cfg, wzp_fec_decoder **out);
+void wzp_fec_decoder_free(wzp_fec_decoder *dec);
+/* Feed one packet. Frames become known at once: a source frame is returned immediately, frames
+ * recovered by FEC when their block solves. `out` needs room for max_k frames; frame data stays
+ * valid until the next call. Malformed packets are counted and dropped (return 0, no frames). */
+WZP_MUST_CHECK int wzp_fec_decoder_add(wzp_fec_decoder *dec, const wzp_fec_packet *pkt,
+                                       uint64_t now_ms, wzp_fec_frame *out, size_t cap, size_t *n);
+/* Expire blocks by age (call now and then when no packets arrive). */
+void wzp_fec_decoder_tick(wzp_fec_decoder *dec, uint64_t now_ms);
+wzp_fec_decoder_stats wzp_fec_decoder_get_stats(const wzp_fec_decoder *dec);
+
+/* ---- interleaver (SPEC §6: depth 3, round-robin across consecutive blocks) ----------------
+ * Collects the packets of `depth` consecutive blocks and releases them round-robin, so a burst
+ * of consecutive losses is spread over several blocks. Depth 1 passes packets straight through. */
+
+#define WZP_INTERLEAVE_MAX_DEPTH 8
+
+typedef struct wzp_interleaver wzp_interleaver;
+
+/* `max_packets` bounds the packets of one block (K + R). */
+WZP_MUST_CHECK int wzp_interleaver_new(unsigned depth, size_t max_packets, size_t max_payload,
+                                       wzp_interleaver **out);
+void wzp_interleaver_free(wzp_interleaver *il);
+/* Queue one packet. When it is the last of a group of `depth` blocks (`end_of_block` true for
+ * the last packet of each block), the whole group is released into `out` (room for depth *
+ * max_packets). Errors: WZP_ERR_FULL (a block exceeded max_packets), WZP_ERR_TOO_LARGE. */
+WZP_MUST_CHECK int wzp_interleaver_push(wzp_interleaver *il, const wzp_fec_packet *pkt,
+                                        bool end_of_block, wzp_fec_packet *out, size_t cap,
+                                        size_t *n);
+/* Release whatever is queued (end of a talk spurt or of the call), round-robin. */
+WZP_MUST_CHECK int wzp_interleaver_flush(wzp_interleaver *il, wzp_fec_packet *out, size_t cap,
+                                         size_t *n);
+
+/* ---- adaptive ratio (SPEC §6: ratio per profile, +0.2 for 10 s after a loss spike) ------ */
+
+#define WZP_FEC_BOOST    0.2f
+#define WZP_FEC_BOOST_MS 10000
+
+typedef struct wzp_fec_adapt {
+    float base_ratio;
+    double loss_ema; /* percent */
+    bool has_ema;
+    uint64_t boost_until_ms;
+} wzp_fec_adapt;
+
+void wzp_fec_adapt_init(wzp_fec_adapt *a, const wzp_profile *profile);
+/* Switch profile (keeps a running boost). */
+void wzp_fec_adapt_set_profile(wzp_fec_adapt *a, const wzp_profile *profile);
+/* Feed an observed loss percentage; a spike (at least 5 points above the running average and at
+ * least twice it) starts or extends the boost. */
+void wzp_fec_adapt_on_loss(wzp_fec_adapt *a, double loss_percent, uint64_t now_ms);
+/* The ratio to use now: the profile's, plus the boost while it lasts, capped at 2.0. */
+float wzp_fec_adapt_ratio(const wzp_fec_adapt *a, uint64_t now_ms);
+
 #ifdef __cplusplus
 }
 #endif
