@@ -1,0 +1,16 @@
+/* wzp-bench's benchmarks: each returns a cJSON object with its figures (NULL on failure) and
+ * prints a human-readable table to `human`. */
+#ifndef WZP_BENCH_H
+#define WZP_BENCH_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+typedef struct wzp_bench_opts {
+    const char *self_dir; /* directory of the wzp-bench executable (finds helpers) */
+    unsigned iterations;  /* 0: the benchmark's default */
+} wzp_bench_opts;
+
+cJSON *wzp_bench_fec(const wzp_bench_opts *opts, FILE *human);
+
+#endif
