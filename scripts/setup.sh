@@ -17,6 +17,8 @@ PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   clang libclang-rt-14-dev llvm-14 clang-format   # libFuzzer, sanitizers, formatting
   libcjson-dev                                     # signalling JSON
+  libsodium-dev libgnutls28-dev                    # end-to-end crypto, HKDF
+  python3-nacl python3-mnemonic python3-cryptography  # independent crypto cross-checks
   libcmocka-dev                                    # unit tests
   liblcrq-dev                                      # RFC 6330 oracle (GPL: tests only)
 )

@@ -32,6 +32,14 @@ typedef enum wzp_error {
     WZP_ERR_EMPTY = -17,            /* a structure that must not be empty is */
     WZP_ERR_NEED_MORE = -18,        /* incomplete input: feed more bytes */
     WZP_ERR_MISSING_FIELD = -19,    /* a required field is absent */
+    WZP_ERR_AUTH = -20,             /* authentication failed: bad signature, MAC or tag */
+    WZP_ERR_REPLAY = -21,           /* a packet or message seen before (or too old) */
+    WZP_ERR_UNKNOWN_KEY = -22,      /* no key for this key id */
+    WZP_ERR_STATE = -23,            /* the operation does not fit the object's state */
+    WZP_ERR_NO_COMMON_PROFILE = -24, /* no quality profile both sides support */
+    WZP_ERR_IO = -25,               /* a file or system call failed */
+    WZP_ERR_PERMISSION = -26,       /* unsafe file permissions */
+    WZP_ERR_CRYPTO = -27,           /* the crypto library failed */
 } wzp_error;
 
 /* A static, never-NULL description of `err` (unknown values get a generic text). */

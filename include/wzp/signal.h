@@ -66,6 +66,10 @@ typedef enum wzp_signal_type {
     WZP_SIG_REFLECT,
     WZP_SIG_REFLECT_RESPONSE,
     WZP_SIG_FEDERATED_SIGNAL_FORWARD,
+    /* ours, appended (older peers log an unknown variant and drop them): */
+    WZP_SIG_KEY_CONFIRM, /* handshake key confirmation */
+    WZP_SIG_SENDER_KEY,  /* a room sender key sealed for one peer */
+    WZP_SIG_PEER_SIGNAL, /* relay-routed envelope between two room members */
     WZP_SIG_TYPE_COUNT
 } wzp_signal_type;
 
@@ -252,6 +256,18 @@ struct wzp_signal {
             wzp_signal *inner; /* owned */
             char *origin_relay_fp;
         } federated_signal_forward;
+        struct {
+            wzp_sig_bytes mac; /* HMAC-SHA256 over the handshake transcript */
+        } key_confirm;
+        struct {
+            uint32_t epoch;
+            wzp_sig_bytes sealed; /* the sender key, sealed over the pairwise channel */
+        } sender_key;
+        struct {
+            char *to_fingerprint;
+            char *from_fingerprint; /* set by the relay from the sender's authenticated identity */
+            wzp_signal *inner;      /* owned */
+        } peer_signal;
     } u;
 };
 

@@ -124,6 +124,17 @@ static const wzp__sig_field f_forward[] = {
     FIELD(federated_signal_forward, origin_relay_fp, STR, 0),
 };
 
+static const wzp__sig_field f_key_confirm[] = {FIELD(key_confirm, mac, BYTES, 0)};
+static const wzp__sig_field f_sender_key[] = {
+    FIELD(sender_key, epoch, U32, 0),
+    FIELD(sender_key, sealed, BYTES, 0),
+};
+static const wzp__sig_field f_peer_signal[] = {
+    FIELD(peer_signal, to_fingerprint, STR, 0),
+    FIELD(peer_signal, from_fingerprint, STR, WZP__F_OPT),
+    FIELD(peer_signal, inner, INNER, 0),
+};
+
 const wzp__sig_variant wzp__sig_variants[WZP_SIG_TYPE_COUNT] = {
     [WZP_SIG_CALL_OFFER] = VARIANT("CallOffer", f_call_offer),
     [WZP_SIG_CALL_ANSWER] = VARIANT("CallAnswer", f_call_answer),
@@ -159,6 +170,9 @@ const wzp__sig_variant wzp__sig_variants[WZP_SIG_TYPE_COUNT] = {
     [WZP_SIG_REFLECT] = UNIT("Reflect"),
     [WZP_SIG_REFLECT_RESPONSE] = VARIANT("ReflectResponse", f_reflect_response),
     [WZP_SIG_FEDERATED_SIGNAL_FORWARD] = VARIANT("FederatedSignalForward", f_forward),
+    [WZP_SIG_KEY_CONFIRM] = VARIANT("KeyConfirm", f_key_confirm),
+    [WZP_SIG_SENDER_KEY] = VARIANT("SenderKey", f_sender_key),
+    [WZP_SIG_PEER_SIGNAL] = VARIANT("PeerSignal", f_peer_signal),
 };
 
 const char *wzp_signal_type_name(wzp_signal_type type) {

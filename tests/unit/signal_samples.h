@@ -192,6 +192,24 @@ static wzp_signal *sample_signal(wzp_signal_type t, bool full) {
         }
         STR(m->u.federated_signal_forward.origin_relay_fp, "ab:cd:ef");
         break;
+    case WZP_SIG_KEY_CONFIRM:
+        sample_sig(&m->u.key_confirm.mac, 17);
+        m->u.key_confirm.mac.len = 32;
+        break;
+    case WZP_SIG_SENDER_KEY:
+        m->u.sender_key.epoch = 7;
+        sample_sig(&m->u.sender_key.sealed, 18);
+        break;
+    case WZP_SIG_PEER_SIGNAL:
+        STR(m->u.peer_signal.to_fingerprint, "27ba:36eb:371e:ea99:e7d0:ee57:3165:e50e");
+        OPT(m->u.peer_signal.from_fingerprint, "518e:b935:62fa:9e34:e59c:28b6:7fc2:d384");
+        m->u.peer_signal.inner =
+            sample_signal(full ? WZP_SIG_CALL_OFFER : WZP_SIG_KEY_CONFIRM, full);
+        if (m->u.peer_signal.inner == NULL) {
+            wzp_signal_free(m);
+            return NULL;
+        }
+        break;
     default:
         break; /* unit variants */
     }

@@ -1,0 +1,17 @@
+# Turns data/bip39-english.txt (the BIP39 English wordlist, 2048 words) into a C array.
+# Run as: cmake -DIN=<txt> -DOUT=<c> -P gen_wordlist.cmake
+file(STRINGS "${IN}" words)
+list(LENGTH words n)
+if(NOT n EQUAL 2048)
+  message(FATAL_ERROR "BIP39 wordlist must have 2048 words, has ${n}")
+endif()
+set(out "/* Generated from data/bip39-english.txt by cmake/gen_wordlist.cmake. */\n")
+string(APPEND out "const char *const wzp__bip39_words[2048] = {\n")
+foreach(w IN LISTS words)
+  if(NOT w MATCHES "^[a-z]+$")
+    message(FATAL_ERROR "bad BIP39 word '${w}'")
+  endif()
+  string(APPEND out "    \"${w}\",\n")
+endforeach()
+string(APPEND out "};\n")
+file(WRITE "${OUT}" "${out}")
