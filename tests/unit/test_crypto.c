@@ -1,0 +1,522 @@
+/* Identity, handshake and media protection: reference vectors, and every attack refused with no
+ * change of state. */
+#include <cjson/cJSON.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/handshake_internal.h"
+#include "testutil.h"
+#include "wzp/crypto.h"
+
+static void from_hex(const char *h, uint8_t *out, size_t n) {
+    size_t got = 0;
+    assert_int_equal(sodium_hex2bin(out, n, h, strlen(h), NULL, &got, NULL), 0);
+    assert_int_equal(got, n);
+}
+
+static void test_identity_matches_reference_vectors(void **state) {
+    (void)state;
+    FILE *f = fopen(WZP_TEST_DATA_DIR "/identity.json", "rb");
+    assert_non_null(f);
+    static char text[16384];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = 0;
+    cJSON *root = cJSON_Parse(text);
+    assert_non_null(root);
+    cJSON *ids = cJSON_GetObjectItem(root, "identities"), *it;
+    int count = 0;
+    cJSON_ArrayForEach(it, ids) {
+        uint8_t seed[32], want[64];
+        from_hex(cJSON_GetObjectItem(it, "seed_hex")->valuestring, seed, 32);
+        wzp_identity id;
+        assert_int_equal(wzp_identity_from_seed(seed, &id), 0);
+        from_hex(cJSON_GetObjectItem(it, "ed25519_pub_hex")->valuestring, want, 32);
+        assert_memory_equal(id.sign_pk, want, 32);
+        from_hex(cJSON_GetObjectItem(it, "x25519_secret_hex")->valuestring, want, 32);
+        assert_memory_equal(id.dh_sk, want, 32);
+        from_hex(cJSON_GetObjectItem(it, "x25519_pub_hex")->valuestring, want, 32);
+        assert_memory_equal(id.dh_pk, want, 32);
+        char fp[WZP_FINGERPRINT_TEXT], words[WZP_MNEMONIC_MAX];
+        wzp_fingerprint_format(id.fingerprint, fp);
+        assert_string_equal(fp, cJSON_GetObjectItem(it, "fingerprint")->valuestring);
+        assert_int_equal(wzp_mnemonic_from_seed(seed, words, sizeof(words)), 0);
+        assert_string_equal(words, cJSON_GetObjectItem(it, "mnemonic")->valuestring);
+        /* the original signed (ephemeral || "call-offer"): proves the Ed25519 key derivation */
+        uint8_t msg[42] = {0}, sig[64];
+        memcpy(msg + 32, "call-offer", 10);
+        crypto_sign_detached(sig, NULL, msg, sizeof(msg), id.sign_sk);
+        from_hex(
+            cJSON_GetObjectItem(it, "signature_of_call_offer_over_zero_ephemeral_hex")->valuestring,
+            want, 64);
+        assert_memory_equal(sig, want, 64);
+        wzp_identity_wipe(&id);
+        count++;
+    }
+    assert_true(count >= 3);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "room_sni")) {
+        char sni[WZP_ROOM_SNI_TEXT];
+        wzp_room_sni(it->string, strlen(it->string), sni);
+        assert_string_equal(sni, it->valuestring);
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "federation_room_hash8")) {
+        uint8_t h[8], want[8];
+        wzp_room_hash8(it->string, strlen(it->string), h);
+        from_hex(it->valuestring, want, 8);
+        assert_memory_equal(h, want, 8);
+    }
+    cJSON_Delete(root);
+}
+
+static void test_mnemonic_official_vectors_and_refusals(void **state) {
+    (void)state;
+    /* BIP39 reference vectors for 256-bit entropy */
+    static const struct {
+        uint8_t byte;
+        const char *words;
+    } v[] = {
+        {0x7f, "legal winner thank year wave sausage worth useful legal winner thank year wave "
+               "sausage worth useful legal winner thank year wave sausage worth title"},
+        {0x80, "letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd "
+               "amount doctor acoustic avoid letter advice cage absurd amount doctor acoustic "
+               "bless"},
+        {0xff, "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo "
+               "zoo zoo zoo vote"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t seed[32], back[32];
+        memset(seed, v[i].byte, 32);
+        char words[WZP_MNEMONIC_MAX];
+        assert_int_equal(wzp_mnemonic_from_seed(seed, words, sizeof(words)), 0);
+        assert_string_equal(words, v[i].words);
+        assert_int_equal(wzp_mnemonic_to_seed(v[i].words, back), 0);
+        assert_memory_equal(back, seed, 32);
+    }
+    uint8_t seed[32];
+    assert_int_equal(wzp_mnemonic_to_seed("  ZOO zoo\tzoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo "
+                                          "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo Vote\n",
+                                          seed),
+                     0);
+    const char *bad[] = {
+        "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo "
+        "zoo zoo", /* checksum */
+        "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo "
+        "vote", /* 23 words */
+        "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo "
+        "zoo vote zoo", /* 25 words */
+        "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo "
+        "zoo votee", /* unknown word */
+        "",
+        "abandonabandonabandonabandon",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(seed, 0x55, 32);
+        assert_int_equal(wzp_mnemonic_to_seed(bad[i], seed), WZP_ERR_MALFORMED);
+        assert_int_equal(seed[0], 0x55);
+    }
+    char small[20];
+    memset(seed, 0, 32);
+    assert_int_equal(wzp_mnemonic_from_seed(seed, small, sizeof(small)), WZP_ERR_BUFFER_TOO_SMALL);
+}
+
+static void test_fingerprint_text_round_trip(void **state) {
+    (void)state;
+    uint8_t fp[16], back[16];
+    for (int i = 0; i < 16; i++) {
+        fp[i] = (uint8_t)(i * 29 + 5);
+    }
+    char text[WZP_FINGERPRINT_TEXT];
+    wzp_fingerprint_format(fp, text);
+    assert_int_equal(strlen(text), 39);
+    assert_int_equal(wzp_fingerprint_parse(text, back), 0);
+    assert_memory_equal(fp, back, 16);
+    assert_int_equal(wzp_fingerprint_parse("27BA:36EB:371E:EA99:E7D0:EE57:3165:E50E", back), 0);
+    assert_int_equal(wzp_fingerprint_parse("27ba:36eb:371e:ea99:e7d0:ee57:3165:e50", back),
+                     WZP_ERR_MALFORMED);
+    assert_int_equal(wzp_fingerprint_parse("27ba-36eb:371e:ea99:e7d0:ee57:3165:e50e", back),
+                     WZP_ERR_MALFORMED);
+    assert_int_equal(wzp_fingerprint_parse("27ba:36eb:371e:ea99:e7d0:ee57:3165:e5xe", back),
+                     WZP_ERR_MALFORMED);
+}
+
+static void test_identity_file_is_private_and_checked(void **state) {
+    (void)state;
+    char dir[] = "/tmp/wzp-id-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/sub/identity", dir);
+    wzp_identity id, back;
+    assert_int_equal(wzp_identity_generate(&id), 0);
+    assert_int_equal(wzp_identity_save(path, &id), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(wzp_identity_load(path, &back), 0);
+    assert_memory_equal(back.sign_pk, id.sign_pk, 32);
+    assert_int_equal(wzp_identity_save(path, &id), WZP_ERR_INVALID_ARG); /* never overwrite */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(wzp_identity_load(path, &back), WZP_ERR_PERMISSION);
+    assert_int_equal(chmod(path, 0600), 0);
+    /* a mnemonic in the file works too */
+    char words[WZP_MNEMONIC_MAX];
+    assert_int_equal(wzp_mnemonic_from_seed(id.seed, words, sizeof(words)), 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", words);
+    fclose(f);
+    assert_int_equal(wzp_identity_load(path, &back), 0);
+    assert_memory_equal(back.seed, id.seed, 32);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/sub", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+/* ---- handshake ---------------------------------------------------------------------------- */
+
+typedef struct call {
+    wzp_identity a, b;
+    wzp_handshake *ha, *hb;
+    uint8_t binding[32];
+} call;
+
+static const wzp_profile *profiles(void) {
+    static wzp_profile p[3];
+    p[0] = *wzp_profile_get(WZP_PROFILE_GOOD);
+    p[1] = *wzp_profile_get(WZP_PROFILE_DEGRADED);
+    p[2] = *wzp_profile_get(WZP_PROFILE_CATASTROPHIC);
+    return p;
+}
+
+static void call_start(call *c) {
+    assert_int_equal(wzp_identity_generate(&c->a), 0);
+    assert_int_equal(wzp_identity_generate(&c->b), 0);
+    randombytes_buf(c->binding, 32);
+    assert_int_equal(wzp_hs_new(WZP_HS_CALLER, &c->a, c->binding, &c->ha), 0);
+    assert_int_equal(wzp_hs_new(WZP_HS_CALLEE, &c->b, c->binding, &c->hb), 0);
+}
+
+static void call_end(call *c) {
+    wzp_hs_free(c->ha);
+    wzp_hs_free(c->hb);
+}
+
+/* Run the whole handshake; both ends ESTABLISHED. */
+static void call_establish(call *c) {
+    wzp_signal *offer = NULL, *answer = NULL, *ca = NULL, *cb = NULL, *none = NULL;
+    assert_int_equal(wzp_hs_make_offer(c->ha, profiles(), 3, "alice", &offer), 0);
+    assert_int_equal(wzp_hs_on_offer(c->hb, offer, profiles() + 1, 2, &answer), 0);
+    wzp_session_keys k;
+    assert_int_equal(wzp_hs_session_keys(c->hb, &k), WZP_ERR_STATE); /* not confirmed yet */
+    assert_int_equal(wzp_hs_on_answer(c->ha, answer, &ca), 0);
+    assert_int_equal(wzp_hs_session_keys(c->ha, &k), WZP_ERR_STATE);
+    assert_int_equal(wzp_hs_on_confirm(c->hb, ca, &cb), 0);
+    assert_non_null(cb);
+    assert_int_equal(wzp_hs_on_confirm(c->ha, cb, &none), 0);
+    assert_null(none);
+    wzp_signal_free(offer);
+    wzp_signal_free(answer);
+    wzp_signal_free(ca);
+    wzp_signal_free(cb);
+}
+
+static void test_handshake_agrees_on_keys_sas_and_profile(void **state) {
+    (void)state;
+    call c;
+    call_start(&c);
+    call_establish(&c);
+    wzp_session_keys ka, kb;
+    unsigned sa = 0, sb = 0;
+    assert_int_equal(wzp_hs_session_keys(c.ha, &ka), 0);
+    assert_int_equal(wzp_hs_session_keys(c.hb, &kb), 0);
+    assert_memory_equal(ka.tx, kb.rx, 32);
+    assert_memory_equal(ka.rx, kb.tx, 32);
+    assert_memory_not_equal(ka.tx, ka.rx, 32); /* one key per direction */
+    assert_int_equal(wzp_hs_sas(c.ha, &sa), 0);
+    assert_int_equal(wzp_hs_sas(c.hb, &sb), 0);
+    assert_int_equal(sa, sb);
+    assert_true(sa < 10000);
+    assert_true(wzp_profile_equal(wzp_hs_profile(c.ha), wzp_profile_get(WZP_PROFILE_DEGRADED)));
+    uint8_t peer[32];
+    assert_int_equal(wzp_hs_peer(c.ha, peer), 0);
+    assert_memory_equal(peer, c.b.sign_pk, 32);
+    call_end(&c);
+}
+
+static void expect_offer_refused(wzp_signal *offer, const uint8_t binding[32], int err) {
+    wzp_identity b;
+    assert_int_equal(wzp_identity_generate(&b), 0);
+    wzp_handshake *hb = NULL;
+    wzp_signal *answer = NULL;
+    assert_int_equal(wzp_hs_new(WZP_HS_CALLEE, &b, binding, &hb), 0);
+    assert_int_equal(wzp_hs_on_offer(hb, offer, profiles(), 3, &answer), err);
+    assert_null(answer);
+    assert_int_equal(wzp_hs_get_state(hb), WZP_HS_FAILED);
+    wzp_session_keys k;
+    assert_int_equal(wzp_hs_session_keys(hb, &k), WZP_ERR_STATE);
+    wzp_hs_free(hb);
+}
+
+static void test_attack_offer_replayed_on_another_connection(void **state) {
+    (void)state;
+    call c;
+    call_start(&c);
+    wzp_signal *offer = NULL;
+    assert_int_equal(wzp_hs_make_offer(c.ha, profiles(), 3, NULL, &offer), 0);
+    uint8_t other[32];
+    memcpy(other, c.binding, 32);
+    other[31] ^= 1; /* the exporter of a different QUIC connection */
+    expect_offer_refused(offer, other, WZP_ERR_AUTH);
+    /* on its own connection the same offer is accepted */
+    wzp_signal *answer = NULL;
+    assert_int_equal(wzp_hs_on_offer(c.hb, offer, profiles(), 3, &answer), 0);
+    wzp_signal_free(answer);
+    wzp_signal_free(offer);
+    call_end(&c);
+}
+
+static void test_attack_forged_truncated_or_swapped_offer(void **state) {
+    (void)state;
+    call c;
+    call_start(&c);
+    wzp_signal *offer = NULL;
+    assert_int_equal(wzp_hs_make_offer(c.ha, profiles(), 3, NULL, &offer), 0);
+    wzp_signal *o = offer;
+    o->u.call_offer.signature.data[10] ^= 0x40; /* forged */
+    expect_offer_refused(o, c.binding, WZP_ERR_AUTH);
+    o->u.call_offer.signature.data[10] ^= 0x40;
+    o->u.call_offer.signature.len = 63; /* truncated */
+    expect_offer_refused(o, c.binding, WZP_ERR_AUTH);
+    o->u.call_offer.signature.len = 64;
+    o->u.call_offer.ephemeral_pub[0] ^= 1; /* a MITM swaps the ephemeral key */
+    expect_offer_refused(o, c.binding, WZP_ERR_AUTH);
+    o->u.call_offer.ephemeral_pub[0] ^= 1;
+    o->u.call_offer.supported_profiles.count = 1; /* downgrade the profile list */
+    expect_offer_refused(o, c.binding, WZP_ERR_AUTH);
+    o->u.call_offer.supported_profiles.count = 3;
+    wzp_identity mallory;
+    assert_int_equal(wzp_identity_generate(&mallory), 0);
+    memcpy(o->u.call_offer.identity_pub, mallory.sign_pk, 32); /* claim another identity */
+    expect_offer_refused(o, c.binding, WZP_ERR_AUTH);
+    wzp_signal_free(offer);
+    call_end(&c);
+}
+
+static void test_attack_swapped_answer_and_bad_confirmation(void **state) {
+    (void)state;
+    call c;
+    call_start(&c);
+    wzp_signal *offer = NULL, *answer = NULL, *confirm = NULL;
+    assert_int_equal(wzp_hs_make_offer(c.ha, profiles(), 3, NULL, &offer), 0);
+    assert_int_equal(wzp_hs_on_offer(c.hb, offer, profiles(), 3, &answer), 0);
+    /* Mallory replaces the callee's ephemeral key in the answer */
+    answer->u.call_answer.ephemeral_pub[5] ^= 0x10;
+    assert_int_equal(wzp_hs_on_answer(c.ha, answer, &confirm), WZP_ERR_AUTH);
+    assert_int_equal(wzp_hs_get_state(c.ha), WZP_HS_FAILED);
+    /* the callee never gets a valid confirmation: a made-up one is refused */
+    wzp_signal *fake = wzp_signal_new(WZP_SIG_KEY_CONFIRM), *reply = NULL;
+    fake->u.key_confirm.mac.len = 32;
+    assert_int_equal(wzp_hs_on_confirm(c.hb, fake, &reply), WZP_ERR_AUTH);
+    assert_int_equal(wzp_hs_get_state(c.hb), WZP_HS_FAILED);
+    assert_null(reply);
+    wzp_signal_free(fake);
+    wzp_signal_free(offer);
+    wzp_signal_free(answer);
+    call_end(&c);
+}
+
+/* ---- media ------------------------------------------------------------------------------- */
+
+static void seal(wzp_media_tx *tx, uint32_t ts, uint8_t *out, size_t *n) {
+    uint8_t pt[100];
+    memset(pt, (int)ts, sizeof(pt));
+    wzp_frame_meta m = {.codec_id = WZP_CODEC_OPUS_24K, .timestamp_ms = ts};
+    assert_int_equal(wzp_media_seal(tx, &m, pt, sizeof(pt), out, 200, n), 0);
+}
+
+static int open_pkt(wzp_media_rx *rx, uint32_t ts, const uint8_t *in, size_t n, uint64_t now) {
+    uint8_t out[200];
+    size_t w = 0;
+    wzp_frame_meta m = {.codec_id = WZP_CODEC_OPUS_24K, .timestamp_ms = ts};
+    return wzp_media_open(rx, &m, in, n, now, out, sizeof(out), &w);
+}
+
+static void test_attack_replay_bitflip_and_reordering(void **state) {
+    (void)state;
+    uint8_t key[32];
+    randombytes_buf(key, 32);
+    wzp_media_tx tx;
+    wzp_media_rx rx, before;
+    wzp_media_tx_init(&tx, key, 0);
+    wzp_media_rx_init(&rx);
+    wzp_media_rx_add_key(&rx, key, 0, 0);
+    static uint8_t pkt[3000][200];
+    size_t len[3000];
+    for (uint32_t i = 0; i < 3000; i++) {
+        seal(&tx, i * 20, pkt[i], &len[i]);
+    }
+    assert_int_equal(open_pkt(&rx, 0, pkt[0], len[0], 0), 0);
+    assert_int_equal(open_pkt(&rx, 40, pkt[2], len[2], 0), 0);
+    assert_int_equal(open_pkt(&rx, 20, pkt[1], len[1], 0), 0); /* reordered but fresh */
+    before = rx;
+    assert_int_equal(open_pkt(&rx, 20, pkt[1], len[1], 0), WZP_ERR_REPLAY); /* replayed */
+    before.replays++;
+    assert_memory_equal(&rx, &before, sizeof(rx));
+    /* flip a bit of the ciphertext, of the key id / counter, or of the authenticated metadata */
+    uint8_t bad[200];
+    memcpy(bad, pkt[3], len[3]);
+    bad[30] ^= 1;
+    before = rx;
+    assert_int_equal(open_pkt(&rx, 60, bad, len[3], 0), WZP_ERR_AUTH);
+    before.auth_failures++;
+    assert_memory_equal(&rx, &before, sizeof(rx));
+    before.auth_failures--;
+    memcpy(bad, pkt[3], len[3]);
+    bad[4] ^= 1; /* counter 3 -> 2: already seen, refused before any decryption */
+    assert_int_equal(open_pkt(&rx, 60, bad, len[3], 0), WZP_ERR_REPLAY);
+    bad[3] ^= 0x07; /* counter 3 -> 1794: fresh, but it does not authenticate */
+    assert_int_equal(open_pkt(&rx, 60, bad, len[3], 0), WZP_ERR_AUTH);
+    bad[3] ^= 0x07;
+    bad[4] ^= 1;
+    bad[0] ^= 1; /* another key id */
+    assert_int_equal(open_pkt(&rx, 60, bad, len[3], 0), WZP_ERR_UNKNOWN_KEY);
+    before.auth_failures += 2; /* the failures changed nothing but the counters */
+    before.replays++;
+    before.unknown_keys++;
+    assert_memory_equal(&rx, &before, sizeof(rx));
+    assert_int_equal(open_pkt(&rx, 60, pkt[3], len[3], 0), 0);
+    assert_int_equal(open_pkt(&rx, 61, pkt[4], len[4], 0), WZP_ERR_AUTH); /* timestamp changed */
+    wzp_frame_meta m = {.codec_id = WZP_CODEC_OPUS_6K, .timestamp_ms = 80};
+    uint8_t out[200];
+    size_t w;
+    assert_int_equal(wzp_media_open(&rx, &m, pkt[4], len[4], 0, out, sizeof(out), &w),
+                     WZP_ERR_AUTH); /* codec changed */
+    assert_int_equal(open_pkt(&rx, 80, pkt[4], len[4], 0), 0);
+    assert_int_equal(open_pkt(&rx, 80, pkt[4], 20, 0), WZP_ERR_TRUNCATED);
+    /* window: 1984+ packets back still fine once, older ones refused */
+    assert_int_equal(open_pkt(&rx, 2999 * 20, pkt[2999], len[2999], 0), 0);
+    assert_int_equal(open_pkt(&rx, 1000 * 20, pkt[1000], len[1000], 0), 0);
+    assert_int_equal(open_pkt(&rx, 900 * 20, pkt[900], len[900], 0), WZP_ERR_REPLAY);
+    assert_true(rx.auth_failures >= 4);
+    wzp_media_tx_wipe(&tx);
+    wzp_media_rx_wipe(&rx);
+}
+
+static void test_rekey_keeps_old_key_only_for_the_grace_window(void **state) {
+    (void)state;
+    call c;
+    call_start(&c);
+    call_establish(&c);
+    wzp_session_keys ka, kb;
+    assert_int_equal(wzp_hs_session_keys(c.ha, &ka), 0);
+    assert_int_equal(wzp_hs_session_keys(c.hb, &kb), 0);
+    wzp_media_tx tx;
+    wzp_media_rx rx;
+    wzp_media_tx_init(&tx, ka.tx, ka.key_id);
+    wzp_media_rx_init(&rx);
+    wzp_media_rx_add_key(&rx, kb.rx, kb.key_id, 0);
+    uint8_t old_pkt[200], new_pkt[200];
+    size_t old_len, new_len;
+    seal(&tx, 0, old_pkt, &old_len);
+    tx.counter = WZP_REKEY_INTERVAL;
+    assert_true(wzp_media_tx_needs_rekey(&tx));
+    wzp_signal *msg = NULL;
+    uint8_t new_tx[32], new_rx[32], id_tx = 0, id_rx = 0;
+    assert_int_equal(wzp_hs_rekey(c.ha, &msg, new_tx, &id_tx), 0);
+    assert_int_equal(wzp_hs_on_rekey(c.hb, msg, new_rx, &id_rx), 0);
+    assert_memory_equal(new_tx, new_rx, 32);
+    assert_int_equal(id_tx, 1);
+    assert_int_equal(wzp_hs_on_rekey(c.hb, msg, new_rx, &id_rx), WZP_ERR_AUTH); /* replayed */
+    wzp_media_tx_init(&tx, new_tx, id_tx);
+    wzp_media_rx_add_key(&rx, new_rx, id_rx, 1000);
+    seal(&tx, 20, new_pkt, &new_len);
+    assert_int_equal(open_pkt(&rx, 20, new_pkt, new_len, 1001), 0);
+    assert_int_equal(open_pkt(&rx, 0, old_pkt, old_len, 1500), 0); /* in flight: still fine */
+    seal(&tx, 40, new_pkt, &new_len);
+    uint8_t late[200];
+    size_t late_len;
+    wzp_media_tx old_tx;
+    wzp_media_tx_init(&old_tx, ka.tx, ka.key_id);
+    old_tx.counter = 5;
+    seal(&old_tx, 0, late, &late_len);
+    assert_int_equal(open_pkt(&rx, 0, late, late_len, 1000 + WZP_KEY_GRACE_MS),
+                     WZP_ERR_UNKNOWN_KEY); /* the old key is gone after the grace window */
+    assert_int_equal(open_pkt(&rx, 40, new_pkt, new_len, 5000), 0);
+    wzp_signal_free(msg);
+    call_end(&c);
+}
+
+static void test_removed_member_cannot_decrypt_the_next_epoch(void **state) {
+    (void)state;
+    /* Alice's room with Bob and Carol; Carol leaves, Alice starts epoch 2 for Bob only. */
+    call ab, ac;
+    call_start(&ab);
+    call_establish(&ab);
+    call_start(&ac);
+    call_establish(&ac);
+    wzp_sender_key e1, e2, bob_copy, carol_copy;
+    assert_int_equal(wzp_sender_key_new(1, &e1), 0);
+    wzp_signal *to_bob = NULL, *to_carol = NULL;
+    assert_int_equal(wzp_sender_key_wrap(ab.ha, &e1, &to_bob), 0);
+    assert_int_equal(wzp_sender_key_wrap(ac.ha, &e1, &to_carol), 0);
+    /* Carol cannot open what was sealed for Bob */
+    assert_int_equal(wzp_sender_key_unwrap(ac.hb, to_bob, &carol_copy), WZP_ERR_AUTH);
+    assert_int_equal(wzp_sender_key_unwrap(ab.hb, to_bob, &bob_copy), 0);
+    assert_int_equal(wzp_sender_key_unwrap(ac.hb, to_carol, &carol_copy), 0);
+    assert_int_equal(wzp_sender_key_unwrap(ab.hb, to_bob, &bob_copy), WZP_ERR_REPLAY);
+    uint8_t key[32], key_id;
+    wzp_sender_key_media(&carol_copy, key, &key_id);
+    wzp_media_rx carol;
+    wzp_media_rx_init(&carol);
+    wzp_media_rx_add_key(&carol, key, key_id, 0);
+    assert_int_equal(wzp_sender_key_new(2, &e2), 0); /* Carol left: new epoch */
+    wzp_signal_free(to_bob);
+    assert_int_equal(wzp_sender_key_wrap(ab.ha, &e2, &to_bob), 0);
+    assert_int_equal(wzp_sender_key_unwrap(ab.hb, to_bob, &bob_copy), 0);
+    wzp_media_tx alice;
+    wzp_sender_key_media(&e2, key, &key_id);
+    wzp_media_tx_init(&alice, key, key_id);
+    uint8_t pkt[200];
+    size_t n;
+    seal(&alice, 100, pkt, &n);
+    assert_int_equal(open_pkt(&carol, 100, pkt, n, 10), WZP_ERR_UNKNOWN_KEY);
+    pkt[0] = (uint8_t)(1 * 16); /* even claiming the old key id does not help */
+    assert_int_equal(open_pkt(&carol, 100, pkt, n, 10), WZP_ERR_AUTH);
+    pkt[0] = key_id;
+    wzp_media_rx bob;
+    wzp_media_rx_init(&bob);
+    wzp_sender_key_media(&bob_copy, key, &key_id);
+    wzp_media_rx_add_key(&bob, key, key_id, 0);
+    assert_int_equal(open_pkt(&bob, 100, pkt, n, 10), 0);
+    /* ratcheting: Bob follows Alice's step forward */
+    wzp_sender_key_ratchet(&e2);
+    wzp_sender_key_ratchet(&bob_copy);
+    uint8_t k1[32], k2[32], i1, i2;
+    wzp_sender_key_media(&e2, k1, &i1);
+    wzp_sender_key_media(&bob_copy, k2, &i2);
+    assert_memory_equal(k1, k2, 32);
+    assert_int_equal(i1, i2);
+    assert_int_equal(i1, 2 * 16 + 1);
+    wzp_signal_free(to_bob);
+    wzp_signal_free(to_carol);
+    call_end(&ab);
+    call_end(&ac);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identity_matches_reference_vectors),
+        cmocka_unit_test(test_mnemonic_official_vectors_and_refusals),
+        cmocka_unit_test(test_fingerprint_text_round_trip),
+        cmocka_unit_test(test_identity_file_is_private_and_checked),
+        cmocka_unit_test(test_handshake_agrees_on_keys_sas_and_profile),
+        cmocka_unit_test(test_attack_offer_replayed_on_another_connection),
+        cmocka_unit_test(test_attack_forged_truncated_or_swapped_offer),
+        cmocka_unit_test(test_attack_swapped_answer_and_bad_confirmation),
+        cmocka_unit_test(test_attack_replay_bitflip_and_reordering),
+        cmocka_unit_test(test_rekey_keeps_old_key_only_for_the_grace_window),
+        cmocka_unit_test(test_removed_member_cannot_decrypt_the_next_epoch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
