@@ -12,5 +12,6 @@ typedef struct wzp_bench_opts {
 } wzp_bench_opts;
 
 cJSON *wzp_bench_fec(const wzp_bench_opts *opts, FILE *human);
+cJSON *wzp_bench_crypto(const wzp_bench_opts *opts, FILE *human);
 
 #endif

@@ -12,21 +12,23 @@
 #include "wzp/fec.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: wzp-bench [fec|all] [--fec] [--all] [--iterations N]\n"
+    fprintf(f, "usage: wzp-bench [fec|crypto|all] [--fec] [--crypto] [--all] [--iterations N]\n"
                "                 [--simd scalar|ssse3|avx2] [--help]\n"
                "  fec, --fec     RFC 6330 encode/decode per block vs the lcrq baseline\n"
+               "  crypto         seal+open of 100-byte media frames, ns per packet\n"
                "  all, --all     every benchmark (default)\n"
                "JSON results go to stdout, a human-readable table to stderr.\n");
 }
 
 int main(int argc, char **argv) {
     static const struct option opts[] = {{"fec", no_argument, NULL, 'f'},
+                                         {"crypto", no_argument, NULL, 'c'},
                                          {"all", no_argument, NULL, 'a'},
                                          {"iterations", required_argument, NULL, 'n'},
                                          {"simd", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    bool fec = false;
+    bool fec = false, crypto = false;
     wzp_bench_opts bo = {0};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -62,16 +64,20 @@ int main(int argc, char **argv) {
         }
     }
     for (int i = optind; i < argc; i++) {
-        if (strcmp(argv[i], "fec") == 0 || strcmp(argv[i], "all") == 0) {
+        if (strcmp(argv[i], "fec") == 0) {
             fec = true;
+        } else if (strcmp(argv[i], "crypto") == 0) {
+            crypto = true;
+        } else if (strcmp(argv[i], "all") == 0) {
+            fec = crypto = true;
         } else {
             fprintf(stderr, "wzp-bench: unknown benchmark '%s'\n", argv[i]);
             usage(stderr);
             return 2;
         }
     }
-    if (!fec) {
-        fec = true; /* --all is the default */
+    if (!fec && !crypto) {
+        fec = crypto = true; /* --all is the default */
     }
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -82,6 +88,14 @@ int main(int argc, char **argv) {
         cJSON *r = wzp_bench_fec(&bo, stderr);
         if (r == NULL) {
             fprintf(stderr, "wzp-bench: fec benchmark failed\n");
+            return 1;
+        }
+        cJSON_AddItemToArray(all, r);
+    }
+    if (crypto) {
+        cJSON *r = wzp_bench_crypto(&bo, stderr);
+        if (r == NULL) {
+            fprintf(stderr, "wzp-bench: crypto benchmark failed\n");
             return 1;
         }
         cJSON_AddItemToArray(all, r);
