@@ -11,7 +11,7 @@ extern const char *const wzp__bip39_words[2048];
 static unsigned bits_at(const uint8_t *buf, unsigned bit, unsigned count) {
     unsigned v = 0;
     for (unsigned i = 0; i < count; i++, bit++) {
-        v = (v << 1) | ((buf[bit / 8] >> (7 - bit % 8)) & 1u);
+        v = (v << 1) | (((unsigned)buf[bit / 8] >> (7 - bit % 8)) & 1u);
     }
     return v;
 }
