@@ -36,11 +36,13 @@ static int print_signal(const char *name, const wzp_signal *m) {
 
 static int identities(void) {
     printf("\"identities\":[");
-    for (int i = 0; i < 6; i++) {
+    /* the BIP39 reference entropies (00.., 7f.., 80.., ff..) and a few arbitrary seeds */
+    static const int official[4] = {0x00, 0x7f, 0x80, 0xff};
+    for (int i = 0; i < 8; i++) {
         uint8_t seed[32];
         fill(seed, 32, (uint8_t)(i * 37));
-        if (i == 0) {
-            memset(seed, 0, 32);
+        if (i < 4) {
+            memset(seed, official[i], 32);
         }
         wzp_identity id;
         char words[WZP_MNEMONIC_MAX], fp[WZP_FINGERPRINT_TEXT];
