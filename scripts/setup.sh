@@ -19,6 +19,8 @@ PACKAGES=(
   libcjson-dev                                     # signalling JSON
   libsodium-dev libgnutls28-dev                    # end-to-end crypto, HKDF
   python3-nacl python3-mnemonic python3-cryptography  # independent crypto cross-checks
+  libopus-dev libcodec2-dev libspeexdsp-dev        # codecs, resampling, denoising
+  espeak-ng libsndfile1-dev sox                    # speech test signal, WAV files
   libcmocka-dev                                    # unit tests
   liblcrq-dev                                      # RFC 6330 oracle (GPL: tests only)
 )
