@@ -75,6 +75,57 @@ WZP_MUST_CHECK int wzp_jb_insert(wzp_jitter_buffer *jb, uint8_t codec_id, uint32
 void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out);
 wzp_jb_stats wzp_jb_get_stats(const wzp_jitter_buffer *jb);
 
+/* ---- quality controller (SPEC §7) ---------------------------------------------------------
+ * Classifies each received quality report into a tier (Wi-Fi or cellular thresholds), and moves
+ * the sender's tier with hysteresis: down after 3 consecutive worse reports (2 on cellular),
+ * straight to the tier the reports show; up after 10 consecutive better reports, one tier at a
+ * time. It also drives the FEC boost. */
+
+#include "wzp/fec.h"
+
+typedef enum wzp_tier {
+    WZP_TIER_GOOD = WZP_PROFILE_GOOD,
+    WZP_TIER_DEGRADED = WZP_PROFILE_DEGRADED,
+    WZP_TIER_CATASTROPHIC = WZP_PROFILE_CATASTROPHIC,
+} wzp_tier;
+
+typedef enum wzp_net_kind { WZP_NET_WIFI, WZP_NET_CELLULAR } wzp_net_kind;
+
+#define WZP_QUALITY_HISTORY               20
+#define WZP_QUALITY_DOWN_REPORTS          3
+#define WZP_QUALITY_DOWN_REPORTS_CELLULAR 2
+#define WZP_QUALITY_UP_REPORTS            10
+
+typedef struct wzp_quality_ctl {
+    wzp_net_kind net;
+    wzp_tier tier;
+    unsigned worse_run, better_run;
+    wzp_tier history[WZP_QUALITY_HISTORY]; /* the last classifications, oldest first */
+    unsigned history_len;
+    wzp_fec_adapt fec;
+} wzp_quality_ctl;
+
+wzp_tier wzp_quality_classify(const wzp_quality_report *r, wzp_net_kind net);
+void wzp_quality_init(wzp_quality_ctl *q, wzp_net_kind net, wzp_tier initial);
+/* Feed one report; true when the tier changed. */
+bool wzp_quality_on_report(wzp_quality_ctl *q, const wzp_quality_report *r, uint64_t now_ms);
+const wzp_profile *wzp_quality_profile(const wzp_quality_ctl *q);
+float wzp_quality_fec_ratio(const wzp_quality_ctl *q, uint64_t now_ms);
+
+/* Receiver side: loss over an interval from sequence numbers, turned into a report. */
+typedef struct wzp_quality_meter {
+    bool started;
+    uint32_t base_ext, max_ext; /* extended (unwrapped) sequence numbers */
+    uint64_t received;
+} wzp_quality_meter;
+
+void wzp_quality_meter_init(wzp_quality_meter *m);
+void wzp_quality_meter_on_packet(wzp_quality_meter *m, uint16_t seq);
+/* The report for the interval since the last one (loss from sequence gaps), then a new interval
+ * starts. */
+wzp_quality_report wzp_quality_meter_report(wzp_quality_meter *m, uint32_t rtt_ms,
+                                            uint32_t jitter_ms, uint32_t bitrate_cap_kbps);
+
 #ifdef __cplusplus
 }
 #endif
