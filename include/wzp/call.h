@@ -71,6 +71,8 @@ void wzp_jb_free(wzp_jitter_buffer *jb);
  * counted; the call never fails on bad timing. Errors: WZP_ERR_TOO_LARGE, WZP_ERR_UNKNOWN_CODEC. */
 WZP_MUST_CHECK int wzp_jb_insert(wzp_jitter_buffer *jb, uint8_t codec_id, uint32_t timestamp_ms,
                                  const uint8_t *data, size_t len, uint64_t arrival_ms);
+/* Raise (or lower) the minimum target depth, e.g. to the span FEC needs to recover a frame. */
+void wzp_jb_set_min_frames(wzp_jitter_buffer *jb, unsigned frames);
 /* Take what plays next; pointers stay valid until the next call. */
 void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out);
 wzp_jb_stats wzp_jb_get_stats(const wzp_jitter_buffer *jb);
@@ -125,6 +127,91 @@ void wzp_quality_meter_on_packet(wzp_quality_meter *m, uint16_t seq);
  * starts. */
 wzp_quality_report wzp_quality_meter_report(wzp_quality_meter *m, uint32_t rtt_ms,
                                             uint32_t jitter_ms, uint32_t bitrate_cap_kbps);
+
+/* ---- the call encoder and decoder -------------------------------------------------------------
+ * Sender: PCM frame -> denoise -> VAD (silence: a comfort-noise frame every 200 ms) -> codec ->
+ * end-to-end seal -> FEC over the sealed frames (source packet now, repairs when the block closes)
+ * -> interleaver -> media header (full or mini) -> datagram. Receiver: datagram -> header ->
+ * FEC (frames as soon as known) -> end-to-end open with anti-replay -> jitter buffer -> decode or
+ * conceal -> PCM. Tier changes take effect at a block boundary. */
+
+#include "wzp/crypto.h"
+
+#define WZP_DATAGRAM_MAX 1400
+#define WZP_CALL_MAX_OUT (8 * (1 + WZP_FEC_MAX_BLOCK_REPAIR))
+
+typedef struct wzp_datagram {
+    size_t len;
+    uint8_t data[WZP_DATAGRAM_MAX];
+} wzp_datagram;
+
+typedef struct wzp_call_config {
+    wzp_tier tier;             /* starting tier */
+    bool denoise;              /* speexdsp noise suppression */
+    bool vad;                  /* silence -> comfort noise */
+    unsigned interleave_depth; /* 1 = off (lowest delay); SPEC's 3 spreads bursts */
+    bool fixed_t;              /* SPEC-compatible FEC symbols of 256 bytes */
+} wzp_call_config;
+
+wzp_call_config wzp_call_default_config(void);
+
+typedef struct wzp_call_encoder_stats {
+    uint64_t frames, speech_frames, cn_frames, datagrams, bytes;
+} wzp_call_encoder_stats;
+
+typedef struct wzp_call_encoder wzp_call_encoder;
+
+WZP_MUST_CHECK int wzp_call_encoder_new(const wzp_call_config *cfg, const uint8_t key[WZP_KEY_SIZE],
+                                        uint8_t key_id, wzp_call_encoder **out);
+void wzp_call_encoder_free(wzp_call_encoder *enc);
+/* Switch tier (codec, frame size, block size) at the next block boundary. */
+void wzp_call_encoder_set_tier(wzp_call_encoder *enc, wzp_tier tier);
+/* FEC ratio for the next blocks (the quality controller's, boost included). */
+void wzp_call_encoder_set_fec_ratio(wzp_call_encoder *enc, float ratio);
+/* New sending key (after a rekey). */
+void wzp_call_encoder_set_key(wzp_call_encoder *enc, const uint8_t key[WZP_KEY_SIZE],
+                              uint8_t key_id);
+/* Samples the next push must carry (20 or 40 ms at 48 kHz). */
+size_t wzp_call_encoder_frame_samples(const wzp_call_encoder *enc);
+/* Encode one frame; the datagrams to send go to `out` (room for WZP_CALL_MAX_OUT). A quality
+ * report, when given, rides as the trailer of the first datagram. */
+WZP_MUST_CHECK int wzp_call_encoder_push(wzp_call_encoder *enc, const int16_t *pcm, size_t n,
+                                         uint64_t now_ms, const wzp_quality_report *report,
+                                         wzp_datagram *out, size_t cap, size_t *count);
+/* Close the current block and release everything queued (end of a call). */
+WZP_MUST_CHECK int wzp_call_encoder_flush(wzp_call_encoder *enc, uint64_t now_ms, wzp_datagram *out,
+                                          size_t cap, size_t *count);
+wzp_call_encoder_stats wzp_call_encoder_get_stats(const wzp_call_encoder *enc);
+
+typedef struct wzp_call_decoder_stats {
+    uint64_t datagrams, bad_datagrams, frames_direct, frames_recovered, auth_failures;
+    uint64_t frames_played;    /* decoded from their own data (directly or recovered by FEC) */
+    uint64_t frames_from_lbrr; /* rebuilt from the next frame's Opus in-band FEC */
+    uint64_t frames_concealed; /* invented by packet-loss concealment */
+    uint64_t cn_frames;
+    wzp_jb_stats jb;
+} wzp_call_decoder_stats;
+
+typedef struct wzp_call_decoder wzp_call_decoder;
+
+WZP_MUST_CHECK int wzp_call_decoder_new(const wzp_call_config *cfg, wzp_call_decoder **out);
+void wzp_call_decoder_free(wzp_call_decoder *dec);
+/* Install a receive key (the previous one stays for the grace window). */
+void wzp_call_decoder_add_key(wzp_call_decoder *dec, const uint8_t key[WZP_KEY_SIZE],
+                              uint8_t key_id, uint64_t now_ms);
+/* Take one datagram. Anything malformed, unauthentic or replayed is counted and dropped (the
+ * return is 0 unless the call itself is misused). `*report` is set when the datagram carried a
+ * quality report trailer. */
+WZP_MUST_CHECK int wzp_call_decoder_receive(wzp_call_decoder *dec, const uint8_t *buf, size_t len,
+                                            uint64_t now_ms, wzp_quality_report *report,
+                                            bool *has_report);
+/* The next frame of audio (20 or 40 ms; silence while buffering) into `pcm` (room for
+ * WZP_MAX_FRAME_SAMPLES). */
+WZP_MUST_CHECK int wzp_call_decoder_pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n,
+                                         wzp_jb_kind *kind);
+wzp_call_decoder_stats wzp_call_decoder_get_stats(const wzp_call_decoder *dec);
+/* The report this receiver should send back now (loss since the last one, jitter). */
+wzp_quality_report wzp_call_decoder_make_report(wzp_call_decoder *dec, uint32_t rtt_ms);
 
 #ifdef __cplusplus
 }

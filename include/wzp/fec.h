@@ -89,6 +89,10 @@ typedef struct wzp_fec_packet {
     bool is_repair;
     const uint8_t *payload;
     size_t len;
+    /* Carried for the caller (the interleaver keeps them with the packet): the codec and media
+     * timestamp the packet's header will show. The FEC code itself ignores them. */
+    uint8_t codec_id;
+    uint32_t timestamp_ms;
 } wzp_fec_packet;
 
 typedef struct wzp_fec_config {
@@ -170,8 +174,9 @@ WZP_MUST_CHECK int wzp_interleaver_flush(wzp_interleaver *il, wzp_fec_packet *ou
 
 /* ---- adaptive ratio (SPEC §6: ratio per profile, +0.2 for 10 s after a loss spike) ------ */
 
-#define WZP_FEC_BOOST    0.2f
-#define WZP_FEC_BOOST_MS 10000
+#define WZP_FEC_BOOST       0.2f
+#define WZP_FEC_BOOST_MS    10000
+#define WZP_FEC_LOSS_FACTOR 2.5 /* ratio floor = 2.5 x the average loss fraction */
 
 typedef struct wzp_fec_adapt {
     float base_ratio;
@@ -186,7 +191,8 @@ void wzp_fec_adapt_set_profile(wzp_fec_adapt *a, const wzp_profile *profile);
 /* Feed an observed loss percentage; a spike (at least 5 points above the running average and at
  * least twice it) starts or extends the boost. */
 void wzp_fec_adapt_on_loss(wzp_fec_adapt *a, double loss_percent, uint64_t now_ms);
-/* The ratio to use now: the profile's, plus the boost while it lasts, capped at 2.0. */
+/* The ratio to use now: the profile's plus the boost while it lasts, at least
+ * WZP_FEC_LOSS_FACTOR x the average loss, capped at 2.0. */
 float wzp_fec_adapt_ratio(const wzp_fec_adapt *a, uint64_t now_ms);
 
 #ifdef __cplusplus

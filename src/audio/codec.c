@@ -76,7 +76,9 @@ int wzp_audio_encoder_new(unsigned codec_id, wzp_audio_encoder **out) {
     opus_encoder_ctl(e->opus, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
     opus_encoder_ctl(e->opus, OPUS_SET_INBAND_FEC(1));
     opus_encoder_ctl(e->opus, OPUS_SET_PACKET_LOSS_PERC(10));
-    opus_encoder_ctl(e->opus, OPUS_SET_VBR(1));
+    /* Constant bitrate: with VBR the sizes of encrypted packets reveal what is being said
+     * (phrase spotting on VBR VoIP is a known attack); silence is handled by VAD instead. */
+    opus_encoder_ctl(e->opus, OPUS_SET_VBR(0));
     int rc = wzp_audio_encoder_set_codec(e, codec_id);
     if (rc != WZP_OK) {
         wzp_audio_encoder_free(e);
@@ -156,6 +158,8 @@ int wzp_audio_encoder_encode(wzp_audio_encoder *enc, const int16_t *pcm, size_t 
 /* ---- decoder ------------------------------------------------------------------------------ */
 
 struct wzp_audio_decoder {
+    int16_t last_pcm[WZP_MAX_FRAME_SAMPLES]; /* the last frame played, for fallback concealment */
+    size_t last_n;
     OpusDecoder *opus;
     struct CODEC2 *c2[2];
     SpeexResamplerState *up;
@@ -247,8 +251,25 @@ static void synth_cn(wzp_audio_decoder *d, uint8_t level, int16_t *pcm, size_t n
     }
 }
 
+static void remember_output(wzp_audio_decoder *dec, const int16_t *pcm, size_t n) {
+    memcpy(dec->last_pcm, pcm, n * sizeof(int16_t));
+    dec->last_n = n;
+}
+
+static int decode_frame(wzp_audio_decoder *dec, unsigned codec_id, const uint8_t *data, size_t len,
+                        int16_t *pcm, size_t *n);
+
 int wzp_audio_decoder_decode(wzp_audio_decoder *dec, unsigned codec_id, const uint8_t *data,
                              size_t len, int16_t *pcm, size_t *n) {
+    int rc = decode_frame(dec, codec_id, data, len, pcm, n);
+    if (rc == WZP_OK && codec_id != WZP_CODEC_COMFORT_NOISE) {
+        remember_output(dec, pcm, *n);
+    }
+    return rc;
+}
+
+static int decode_frame(wzp_audio_decoder *dec, unsigned codec_id, const uint8_t *data, size_t len,
+                        int16_t *pcm, size_t *n) {
     if (codec_id == WZP_CODEC_COMFORT_NOISE) {
         if (len != WZP_CN_PAYLOAD) {
             return WZP_ERR_MALFORMED;
@@ -310,7 +331,11 @@ int wzp_audio_decoder_conceal(wzp_audio_decoder *dec, unsigned codec_id, const u
              (size_t)codec2_samples_per_frame(dec->c2[codec_id == WZP_CODEC_CODEC2_3200 ? 0 : 1]));
         return decode_codec2(dec, codec_id, dec->c2_last, len, gain, pcm, n);
     }
-    memset(pcm, 0, samples * sizeof(int16_t)); /* nothing to go on: silence */
+    /* nothing codec-specific to go on (e.g. just after a codec switch): repeat the last frame
+     * at half level, so a switch never opens a hole */
+    for (size_t i = 0; i < samples; i++) {
+        pcm[i] = dec->last_n > 0 ? (int16_t)(dec->last_pcm[i % dec->last_n] / 2) : 0;
+    }
     *n = samples;
     return WZP_OK;
 }

@@ -239,6 +239,16 @@ void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
     emit_conceal(jb, out, codec, true);
 }
 
+void wzp_jb_set_min_frames(wzp_jitter_buffer *jb, unsigned frames) {
+    if (frames == 0) {
+        frames = 1;
+    }
+    jb->cfg.min_frames = frames > jb->cfg.max_frames ? jb->cfg.max_frames : frames;
+    if (jb->st.target_frames < jb->cfg.min_frames) {
+        jb->st.target_frames = jb->cfg.min_frames;
+    }
+}
+
 wzp_jb_stats wzp_jb_get_stats(const wzp_jitter_buffer *jb) {
     wzp_jb_stats s = jb->st;
     s.depth_frames = jb->last_dur ? depth_ms(jb, jb->play_ts) / jb->last_dur : 0;

@@ -151,7 +151,7 @@ static int finish_block(wzp_fec_encoder *e, wzp_fec_packet *out, size_t cap, siz
         uint8_t *p = e->repairs + (size_t)i * (1 + t);
         p[0] = (uint8_t)k;
         rc = wzp_rq_encode(code, k, e->syms, t, k + i, p + 1);
-        out[(*n)++] = (wzp_fec_packet){e->block_id, (uint8_t)(k + i), true, p, 1 + t};
+        out[(*n)++] = (wzp_fec_packet){e->block_id, (uint8_t)(k + i), true, p, 1 + t, 0, 0};
     }
     e->block_id++;
     e->count = 0;
@@ -175,7 +175,7 @@ int wzp_fec_encoder_add(wzp_fec_encoder *enc, const uint8_t *frame, size_t len, 
     uint8_t *slot = enc->frames + (size_t)enc->count * enc->cfg.max_frame;
     memcpy(slot, frame, len);
     enc->lens[enc->count] = len;
-    out[(*n)++] = (wzp_fec_packet){enc->block_id, (uint8_t)enc->count, false, slot, len};
+    out[(*n)++] = (wzp_fec_packet){enc->block_id, (uint8_t)enc->count, false, slot, len, 0, 0};
     enc->count++;
     if (enc->count < enc->k) {
         return WZP_OK;
