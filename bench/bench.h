@@ -13,5 +13,7 @@ typedef struct wzp_bench_opts {
 
 cJSON *wzp_bench_fec(const wzp_bench_opts *opts, FILE *human);
 cJSON *wzp_bench_crypto(const wzp_bench_opts *opts, FILE *human);
+cJSON *wzp_bench_codec(const wzp_bench_opts *opts, FILE *human);
+cJSON *wzp_bench_pipeline(const wzp_bench_opts *opts, FILE *human);
 
 #endif

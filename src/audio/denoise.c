@@ -46,7 +46,6 @@ int wzp_denoiser_speex_new(bool agc, wzp_denoiser **out) {
     speex_preprocess_ctl(s->st, SPEEX_PREPROCESS_SET_DENOISE, &on);
     speex_preprocess_ctl(s->st, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &suppress);
     speex_preprocess_ctl(s->st, SPEEX_PREPROCESS_SET_AGC, &agc_on);
-    speex_preprocess_ctl(s->st, SPEEX_PREPROCESS_SET_VAD, &off);
     speex_preprocess_ctl(s->st, SPEEX_PREPROCESS_SET_DEREVERB, &off);
     s->base.ops = &k_speex_ops;
     *out = &s->base;
