@@ -334,7 +334,7 @@ int wzp_audio_decoder_conceal(wzp_audio_decoder *dec, unsigned codec_id, const u
     /* nothing codec-specific to go on (e.g. just after a codec switch): repeat the last frame
      * at half level, so a switch never opens a hole */
     for (size_t i = 0; i < samples; i++) {
-        pcm[i] = dec->last_n > 0 ? (int16_t)(dec->last_pcm[i % dec->last_n] / 2) : 0;
+        pcm[i] = (int16_t)(dec->last_n > 0 ? dec->last_pcm[i % dec->last_n] / 2 : 0);
     }
     *n = samples;
     return WZP_OK;
