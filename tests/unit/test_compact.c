@@ -247,10 +247,7 @@ typedef struct sim_pkt {
 
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (uint32_t)(g_rng >> 11);
+    return (uint32_t)(testutil_xorshift(&g_rng) >> 11);
 }
 
 static int by_arrival(const void *a, const void *b) {

@@ -7,10 +7,7 @@
 
 static uint64_t g_rng = 0xD1B54A32D192ED03ull;
 static uint32_t rnd(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (uint32_t)(g_rng >> 17);
+    return (uint32_t)(testutil_xorshift(&g_rng) >> 17);
 }
 static double urand(void) {
     return (double)(rnd() & 0xFFFFFF) / 16777216.0;

@@ -9,10 +9,7 @@
 
 static uint64_t g_rng = 0x243F6A8885A308D3ull;
 static uint32_t rnd(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (uint32_t)(g_rng >> 17);
+    return (uint32_t)(testutil_xorshift(&g_rng) >> 17);
 }
 
 static void test_golden_symbols_from_rfc6330_vectors(void **state) {

@@ -49,6 +49,14 @@ static inline void testutil_restore_allocator(void) {
     wzp_set_allocator(NULL);
 }
 
+/* A small deterministic generator (xorshift64) for reproducible test data. */
+static inline uint64_t testutil_xorshift(uint64_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
 /* Parse a hex string (spaces allowed) into `out`; returns the byte count. */
 static inline size_t testutil_hex(const char *hex, uint8_t *out, size_t cap) {
     size_t n = 0;
