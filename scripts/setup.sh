@@ -21,6 +21,7 @@ PACKAGES=(
   python3-nacl python3-mnemonic python3-cryptography  # independent crypto cross-checks
   libopus-dev libcodec2-dev libspeexdsp-dev        # codecs, resampling, denoising
   espeak-ng libsndfile1-dev sox                    # speech test signal, WAV files
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev libuv1-dev  # QUIC control plane, event loop
   libcmocka-dev                                    # unit tests
   liblcrq-dev                                      # RFC 6330 oracle (GPL: tests only)
 )

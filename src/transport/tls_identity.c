@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "crypto/kdf.h"
+#include "transport/tls_internal.h"
 #include "wzp/crypto.h"
 #include "wzp/transport.h"
 
@@ -148,4 +149,12 @@ int wzp_tls_fingerprint_parse(const char *text, uint8_t out[WZP_TLS_FINGERPRINT_
     }
     memcpy(out, fp, sizeof(fp));
     return WZP_OK;
+}
+
+gnutls_x509_crt_t wzp__tls_identity_crt(wzp_tls_identity *id) {
+    return id->crt;
+}
+
+gnutls_x509_privkey_t wzp__tls_identity_key(wzp_tls_identity *id) {
+    return id->key;
 }

@@ -1,0 +1,72 @@
+/*
+ * The QUIC control plane (ngtcp2 0.12 + GnuTLS on a libuv loop). One UDP socket per endpoint
+ * accepts connections (when it has a TLS identity) and initiates them. Each connection carries
+ * signalling on one long-lived bidirectional stream opened by the client, framed as 4-byte
+ * length + JSON (wzp_frame_*). The server learns the room from the TLS SNI; clients pin the
+ * server certificate's SHA-256. Keep-alive 5 s, idle timeout 30 s, ALPN "wzp".
+ */
+#ifndef WZP_QUIC_H
+#define WZP_QUIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "wzp/error.h"
+#include "wzp/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WZP_QUIC_KEEPALIVE_MS    5000
+#define WZP_QUIC_IDLE_TIMEOUT_MS 30000
+#define WZP_QUIC_MAX_CONNS       1024
+#define WZP_QUIC_SEND_BUFFER     (256 * 1024) /* unacknowledged signalling bytes per connection */
+
+typedef struct wzp_quic_endpoint wzp_quic_endpoint;
+typedef struct wzp_quic_conn wzp_quic_conn;
+
+typedef struct wzp_quic_callbacks {
+    void *user;
+    /* The handshake completed. For a server `sni` is what the client asked for; returning
+     * non-zero closes the connection. */
+    int (*on_established)(wzp_quic_conn *c, const char *sni, void *user);
+    /* One complete signalling message. */
+    void (*on_signal)(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user);
+    /* The connection is gone (`error` 0 for a clean close); the handle is invalid afterwards. */
+    void (*on_closed)(wzp_quic_conn *c, int error, const char *reason, void *user);
+} wzp_quic_callbacks;
+
+typedef struct wzp_quic_config {
+    const char *bind;           /* "IP:port"; port 0 picks one */
+    wzp_tls_identity *identity; /* accept connections with this certificate (NULL: client only) */
+    wzp_quic_callbacks cb;
+} wzp_quic_config;
+
+WZP_MUST_CHECK int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg,
+                                         wzp_quic_endpoint **out);
+/* Close every connection and the socket; the endpoint is freed once libuv has closed them. */
+void wzp_quic_endpoint_free(wzp_quic_endpoint *ep);
+uint16_t wzp_quic_endpoint_port(const wzp_quic_endpoint *ep);
+
+/* Connect to "IP:port", asking for `sni`, accepting only a certificate whose SHA-256 is `pin`.
+ * Errors: WZP_ERR_INVALID_ARG (address), WZP_ERR_FULL, WZP_ERR_NOMEM, WZP_ERR_CRYPTO. */
+WZP_MUST_CHECK int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
+                                    const uint8_t pin[WZP_TLS_FINGERPRINT_SIZE],
+                                    wzp_quic_conn **out);
+/* Queue one signalling message (the length prefix is added). Errors: WZP_ERR_STATE (not
+ * established; a server also needs the client to have opened the stream), WZP_ERR_FULL (the
+ * peer is not reading), WZP_ERR_TOO_LARGE. */
+WZP_MUST_CHECK int wzp_quic_send_signal(wzp_quic_conn *c, const uint8_t *json, size_t len);
+/* Close with CONNECTION_CLOSE; on_closed follows. */
+void wzp_quic_close(wzp_quic_conn *c, const char *reason);
+const char *wzp_quic_conn_sni(const wzp_quic_conn *c);
+void *wzp_quic_conn_get_user(const wzp_quic_conn *c);
+void wzp_quic_conn_set_user(wzp_quic_conn *c, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,741 @@
+/*
+ * The one file that talks to ngtcp2 (0.12) and its GnuTLS glue: endpoint and connections on a
+ * libuv loop. Moving to ngtcp2 1.x is this file's work only. ngtcp2 owns no socket or timer:
+ * we feed it datagrams and the time, and ask it what to send and when to wake up.
+ */
+#include <arpa/inet.h>
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transport/tls_internal.h"
+#include "wzp/quic.h"
+#include "wzp/signal.h"
+
+#define CID_LEN  16
+#define MAX_CIDS 8
+#define MAX_PKT  1452
+#define PRIORITY                                                                                   \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"      \
+    "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:%DISABLE_TLS13_COMPAT_MODE"
+
+struct wzp_quic_conn {
+    wzp_quic_endpoint *ep;
+    ngtcp2_conn *conn;
+    ngtcp2_crypto_conn_ref ref;
+    gnutls_session_t tls;
+    gnutls_certificate_credentials_t cred; /* client side */
+    bool server, established, closed, pinned;
+    uint8_t pin[WZP_TLS_FINGERPRINT_SIZE];
+    struct sockaddr_storage remote;
+    socklen_t remote_len;
+    ngtcp2_cid cids[MAX_CIDS];
+    size_t ncids;
+    uv_timer_t timer;
+    int64_t stream;
+    uint8_t *sendbuf; /* signalling bytes from `acked` to `queued`; `sent` in between */
+    size_t acked, sent, queued;
+    wzp_frame_reader *reader;
+    char sni[256];
+    void *user;
+    wzp_quic_conn *next;
+};
+
+struct wzp_quic_endpoint {
+    uv_loop_t *loop;
+    uv_udp_t udp;
+    struct sockaddr_storage local;
+    socklen_t local_len;
+    wzp_quic_config cfg;
+    gnutls_certificate_credentials_t server_cred;
+    uint8_t reset_secret[32];
+    wzp_quic_conn *conns;
+    size_t nconns;
+    bool closing;
+};
+
+static uint64_t now_ns(void) {
+    return uv_hrtime();
+}
+
+/* ---- connection-ID bookkeeping ------------------------------------------------------------ */
+
+static void add_cid(wzp_quic_conn *c, const ngtcp2_cid *cid) {
+    if (c->ncids < MAX_CIDS) {
+        c->cids[c->ncids++] = *cid;
+    }
+}
+
+static wzp_quic_conn *find_conn(wzp_quic_endpoint *ep, const uint8_t *dcid, size_t len) {
+    for (wzp_quic_conn *c = ep->conns; c != NULL; c = c->next) {
+        for (size_t i = 0; i < c->ncids; i++) {
+            if (c->cids[i].datalen == len && sodium_memcmp(c->cids[i].data, dcid, len) == 0) {
+                return c;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- ngtcp2 callbacks ---------------------------------------------------------------------- */
+
+static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
+    return ((wzp_quic_conn *)ref->user_data)->conn;
+}
+
+static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
+    (void)ctx;
+    randombytes_buf(dest, len);
+}
+
+static int new_cid_cb(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
+                      void *user) {
+    wzp_quic_conn *c = user;
+    (void)conn;
+    randombytes_buf(cid->data, cidlen);
+    cid->datalen = cidlen;
+    if (ngtcp2_crypto_generate_stateless_reset_token(token, c->ep->reset_secret,
+                                                     sizeof(c->ep->reset_secret), cid) != 0) {
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+    add_cid(c, cid);
+    return 0;
+}
+
+static int remove_cid_cb(ngtcp2_conn *conn, const ngtcp2_cid *cid, void *user) {
+    wzp_quic_conn *c = user;
+    (void)conn;
+    for (size_t i = 0; i < c->ncids; i++) {
+        if (ngtcp2_cid_eq(&c->cids[i], cid)) {
+            c->cids[i] = c->cids[--c->ncids];
+            break;
+        }
+    }
+    return 0;
+}
+
+static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
+                               uint64_t offset, const uint8_t *data, size_t len, void *user,
+                               void *stream_user) {
+    wzp_quic_conn *c = user;
+    (void)flags;
+    (void)offset;
+    (void)stream_user;
+    if (c->stream < 0) {
+        c->stream = stream_id;
+    }
+    if (stream_id != c->stream) {
+        return 0; /* one signalling stream per connection; anything else is ignored */
+    }
+    size_t pos = 0;
+    while (pos < len) {
+        const uint8_t *body = NULL;
+        size_t blen = 0, taken = 0;
+        int rc = wzp_frame_reader_push(c->reader, data + pos, len - pos, &taken, &body, &blen);
+        pos += taken;
+        if (rc == WZP_ERR_NEED_MORE) {
+            break;
+        }
+        if (rc != WZP_OK) {
+            return NGTCP2_ERR_CALLBACK_FAILURE; /* oversized frame: the stream is broken */
+        }
+        if (c->ep->cfg.cb.on_signal != NULL) {
+            c->ep->cfg.cb.on_signal(c, body, blen, c->ep->cfg.cb.user);
+        }
+    }
+    ngtcp2_conn_extend_max_stream_offset(conn, stream_id, len);
+    ngtcp2_conn_extend_max_offset(conn, len);
+    return 0;
+}
+
+static int acked_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t len, void *user,
+                    void *stream_user) {
+    wzp_quic_conn *c = user;
+    (void)conn;
+    (void)stream_id;
+    (void)offset;
+    (void)stream_user;
+    c->acked += (size_t)len;
+    if (c->acked == c->queued) { /* everything acknowledged: rewind the buffer */
+        c->acked = c->sent = c->queued = 0;
+    }
+    return 0;
+}
+
+static int handshake_completed_cb(ngtcp2_conn *conn, void *user) {
+    wzp_quic_conn *c = user;
+    (void)conn;
+    c->established = true;
+    if (!c->server) {
+        if (c->ep->cfg.cb.on_established != NULL) {
+            c->ep->cfg.cb.on_established(c, c->sni, c->ep->cfg.cb.user);
+        }
+        return 0;
+    }
+    gnutls_datum_t alpn;
+    if (gnutls_alpn_get_selected_protocol(c->tls, &alpn) != 0 || alpn.size != strlen(WZP_ALPN) ||
+        memcmp(alpn.data, WZP_ALPN, alpn.size) != 0) {
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+    if (c->ep->cfg.cb.on_established != NULL &&
+        c->ep->cfg.cb.on_established(c, c->sni, c->ep->cfg.cb.user) != 0) {
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+    return 0;
+}
+
+static int extend_bidi_cb(ngtcp2_conn *conn, uint64_t max_streams, void *user) {
+    wzp_quic_conn *c = user;
+    (void)max_streams;
+    if (!c->server && c->stream < 0) {
+        int64_t id = -1;
+        if (ngtcp2_conn_open_bidi_stream(conn, &id, NULL) == 0) {
+            c->stream = id;
+        }
+    }
+    return 0;
+}
+
+static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
+    memset(cb, 0, sizeof(*cb));
+    cb->client_initial = server ? NULL : ngtcp2_crypto_client_initial_cb;
+    cb->recv_client_initial = server ? ngtcp2_crypto_recv_client_initial_cb : NULL;
+    cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+    cb->handshake_completed = handshake_completed_cb;
+    cb->encrypt = ngtcp2_crypto_encrypt_cb;
+    cb->decrypt = ngtcp2_crypto_decrypt_cb;
+    cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
+    cb->recv_stream_data = recv_stream_data_cb;
+    cb->acked_stream_data_offset = acked_cb;
+    cb->recv_retry = server ? NULL : ngtcp2_crypto_recv_retry_cb;
+    cb->extend_max_local_streams_bidi = extend_bidi_cb;
+    cb->rand = rand_cb;
+    cb->get_new_connection_id = new_cid_cb;
+    cb->remove_connection_id = remove_cid_cb;
+    cb->update_key = ngtcp2_crypto_update_key_cb;
+    cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+    cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+    cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+    cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+}
+
+static void fill_settings(ngtcp2_settings *s, ngtcp2_transport_params *p, bool server) {
+    ngtcp2_settings_default(s);
+    s->initial_ts = now_ns();
+    s->initial_rtt = 300 * NGTCP2_MILLISECONDS; /* SPEC §8 */
+    ngtcp2_transport_params_default(p);
+    p->initial_max_streams_bidi = server ? 1 : 0;
+    p->initial_max_stream_data_bidi_local = 256 * 1024;
+    p->initial_max_stream_data_bidi_remote = 256 * 1024;
+    p->initial_max_data = 1024 * 1024;
+    p->max_idle_timeout = (ngtcp2_duration)WZP_QUIC_IDLE_TIMEOUT_MS * NGTCP2_MILLISECONDS;
+    p->active_connection_id_limit = MAX_CIDS;
+}
+
+/* ---- TLS ------------------------------------------------------------------------------------ */
+
+/* Server: read the SNI (the room) from the ClientHello and insist on our ALPN. */
+static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+                             const gnutls_datum_t *msg) {
+    (void)htype;
+    (void)when;
+    (void)incoming;
+    (void)msg;
+    ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
+    wzp_quic_conn *c = ref->user_data;
+    size_t len = sizeof(c->sni) - 1;
+    unsigned type = 0;
+    if (gnutls_server_name_get(s, c->sni, &len, &type, 0) != 0) {
+        c->sni[0] = '\0'; /* no SNI: the default room */
+    }
+    return 0;
+}
+
+/* Client: accept exactly the pinned certificate. */
+static int verify_pin(gnutls_session_t s) {
+    ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
+    wzp_quic_conn *c = ref->user_data;
+    unsigned n = 0;
+    const gnutls_datum_t *peers = gnutls_certificate_get_peers(s, &n);
+    if (peers == NULL || n == 0) {
+        return -1;
+    }
+    uint8_t fp[32];
+    crypto_hash_sha256(fp, peers[0].data, peers[0].size);
+    return c->pinned && sodium_memcmp(fp, c->pin, 32) == 0 ? 0 : -1;
+}
+
+static int setup_tls(wzp_quic_conn *c, const char *sni) {
+    wzp_quic_endpoint *ep = c->ep;
+    unsigned flags = c->server ? GNUTLS_SERVER : GNUTLS_CLIENT;
+    if (gnutls_init(&c->tls, flags) != 0 ||
+        gnutls_priority_set_direct(c->tls, PRIORITY, NULL) != 0) {
+        return WZP_ERR_CRYPTO;
+    }
+    int rc = c->server ? ngtcp2_crypto_gnutls_configure_server_session(c->tls)
+                       : ngtcp2_crypto_gnutls_configure_client_session(c->tls);
+    if (rc != 0) {
+        return WZP_ERR_CRYPTO;
+    }
+    c->ref.get_conn = get_conn;
+    c->ref.user_data = c;
+    gnutls_session_set_ptr(c->tls, &c->ref);
+    gnutls_datum_t alpn = {(unsigned char *)(uintptr_t)WZP_ALPN, (unsigned)strlen(WZP_ALPN)};
+    gnutls_alpn_set_protocols(c->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY);
+    if (c->server) {
+        gnutls_handshake_set_hook_function(c->tls, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
+                                           client_hello_hook);
+        return gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, ep->server_cred) == 0
+                   ? WZP_OK
+                   : WZP_ERR_CRYPTO;
+    }
+    if (gnutls_certificate_allocate_credentials(&c->cred) != 0 ||
+        gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->cred) != 0) {
+        return WZP_ERR_CRYPTO;
+    }
+    gnutls_session_set_verify_function(c->tls, verify_pin);
+    if (sni != NULL && sni[0] != '\0') {
+        gnutls_server_name_set(c->tls, GNUTLS_NAME_DNS, sni, strlen(sni));
+        snprintf(c->sni, sizeof(c->sni), "%s", sni);
+    }
+    return WZP_OK;
+}
+
+/* ---- sending, timers, closing -------------------------------------------------------------- */
+
+static void conn_free(wzp_quic_conn *c);
+static void arm_timer(wzp_quic_conn *c);
+static void timer_closed(uv_handle_t *h);
+
+static void send_datagram(wzp_quic_conn *c, const uint8_t *data, size_t len) {
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
+    (void)uv_udp_try_send(&c->ep->udp, &b, 1, (const struct sockaddr *)&c->remote);
+}
+
+static void finish(wzp_quic_conn *c, int error, const char *reason) {
+    if (c->closed) {
+        return;
+    }
+    c->closed = true;
+    if (c->ep->cfg.cb.on_closed != NULL) {
+        c->ep->cfg.cb.on_closed(c, error, reason, c->ep->cfg.cb.user);
+    }
+    conn_free(c);
+}
+
+static void write_close(wzp_quic_conn *c, int liberr) {
+    ngtcp2_connection_close_error ccerr;
+    ngtcp2_connection_close_error_default(&ccerr);
+    if (liberr != 0) {
+        ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, NULL, 0);
+    }
+    uint8_t buf[MAX_PKT];
+    ngtcp2_path_storage ps;
+    ngtcp2_path_storage_zero(&ps);
+    ngtcp2_pkt_info pi;
+    ngtcp2_ssize n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, buf, sizeof(buf),
+                                                        &ccerr, now_ns());
+    if (n > 0) {
+        send_datagram(c, buf, (size_t)n);
+    }
+}
+
+/* Send everything ngtcp2 has for this connection, signalling data first. */
+static int conn_write(wzp_quic_conn *c) {
+    uint8_t buf[MAX_PKT];
+    ngtcp2_path_storage ps;
+    ngtcp2_path_storage_zero(&ps);
+    for (int budget = 64; budget > 0; budget--) {
+        ngtcp2_vec v = {c->sendbuf + c->sent, c->queued - c->sent};
+        bool have = c->stream >= 0 && c->queued > c->sent;
+        ngtcp2_ssize consumed = -1;
+        ngtcp2_pkt_info pi;
+        ngtcp2_ssize n = ngtcp2_conn_writev_stream(
+            c->conn, &ps.path, &pi, buf, sizeof(buf), &consumed, NGTCP2_WRITE_STREAM_FLAG_NONE,
+            have ? c->stream : -1, have ? &v : NULL, have ? 1 : 0, now_ns());
+        if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR) {
+            n = ngtcp2_conn_writev_stream(c->conn, &ps.path, &pi, buf, sizeof(buf), NULL,
+                                          NGTCP2_WRITE_STREAM_FLAG_NONE, -1, NULL, 0, now_ns());
+        }
+        if (n < 0) {
+            return (int)n;
+        }
+        if (consumed > 0) {
+            c->sent += (size_t)consumed;
+        }
+        if (n == 0) {
+            break;
+        }
+        send_datagram(c, buf, (size_t)n);
+    }
+    ngtcp2_conn_update_pkt_tx_time(c->conn, now_ns());
+    arm_timer(c);
+    return 0;
+}
+
+static void on_timer(uv_timer_t *t) {
+    wzp_quic_conn *c = t->data;
+    int rv = ngtcp2_conn_handle_expiry(c->conn, now_ns());
+    if (rv == NGTCP2_ERR_IDLE_CLOSE) {
+        finish(c, WZP_ERR_IO, "idle timeout");
+        return;
+    }
+    if (rv != 0 || conn_write(c) != 0) {
+        write_close(c, rv);
+        finish(c, WZP_ERR_IO, ngtcp2_strerror(rv));
+    }
+}
+
+static void arm_timer(wzp_quic_conn *c) {
+    ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(c->conn), now = now_ns();
+    uint64_t ms = expiry <= now ? 0 : (expiry - now) / NGTCP2_MILLISECONDS + 1;
+    uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+/* ---- connections ---------------------------------------------------------------------------- */
+
+static void conn_free(wzp_quic_conn *c) {
+    wzp_quic_endpoint *ep = c->ep;
+    for (wzp_quic_conn **p = &ep->conns; *p != NULL; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            ep->nconns--;
+            break;
+        }
+    }
+    if (c->conn != NULL) {
+        ngtcp2_conn_del(c->conn);
+    }
+    if (c->tls != NULL) {
+        gnutls_deinit(c->tls);
+    }
+    if (c->cred != NULL) {
+        gnutls_certificate_free_credentials(c->cred);
+    }
+    free(c->sendbuf);
+    free(c->reader);
+    c->conn = NULL;
+    c->tls = NULL;
+    c->cred = NULL;
+    /* libuv still owns the timer handle: the memory goes in its close callback */
+    uv_timer_stop(&c->timer);
+    c->timer.data = c;
+    uv_close((uv_handle_t *)&c->timer, timer_closed);
+}
+
+static void timer_closed(uv_handle_t *h) {
+    free(h->data);
+}
+
+static wzp_quic_conn *conn_alloc(wzp_quic_endpoint *ep, const struct sockaddr *remote,
+                                 socklen_t rlen) {
+    if (ep->nconns >= WZP_QUIC_MAX_CONNS) {
+        return NULL;
+    }
+    wzp_quic_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->sendbuf = malloc(WZP_QUIC_SEND_BUFFER);
+    c->reader = malloc(sizeof(*c->reader));
+    if (c->sendbuf == NULL || c->reader == NULL) {
+        free(c->sendbuf);
+        free(c->reader);
+        free(c);
+        return NULL;
+    }
+    wzp_frame_reader_init(c->reader);
+    c->ep = ep;
+    c->stream = -1;
+    memcpy(&c->remote, remote, rlen);
+    c->remote_len = rlen;
+    uv_timer_init(ep->loop, &c->timer);
+    c->timer.data = c;
+    c->next = ep->conns;
+    ep->conns = c;
+    ep->nconns++;
+    return c;
+}
+
+/* ---- receiving ------------------------------------------------------------------------------ */
+
+static void conn_read(wzp_quic_conn *c, const uint8_t *data, size_t len,
+                      const struct sockaddr *from, socklen_t from_len) {
+    wzp_quic_endpoint *ep = c->ep;
+    ngtcp2_path path = {{(struct sockaddr *)&ep->local, ep->local_len},
+                        {(struct sockaddr *)(uintptr_t)from, from_len},
+                        NULL};
+    ngtcp2_pkt_info pi = {0};
+    int rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, now_ns());
+    if (rv == 0) {
+        /* the peer may have moved: answer where it now sends from (QUIC validates the path) */
+        memcpy(&c->remote, from, from_len);
+        c->remote_len = from_len;
+        rv = conn_write(c);
+    }
+    if (rv == NGTCP2_ERR_DRAINING) {
+        finish(c, 0, "closed by peer");
+    } else if (rv == NGTCP2_ERR_CRYPTO) {
+        uint8_t alert = ngtcp2_conn_get_tls_alert(c->conn);
+        write_close(c, rv);
+        finish(c, WZP_ERR_AUTH, alert == 42 ? "certificate rejected (pin mismatch)" : "TLS failed");
+    } else if (rv != 0) {
+        write_close(c, rv);
+        finish(c, WZP_ERR_IO, ngtcp2_strerror(rv));
+    }
+}
+
+/* A packet for no known connection: a server accepts a new one from a client Initial. */
+static void accept_conn(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                        const struct sockaddr *from, socklen_t from_len) {
+    ngtcp2_pkt_hd hd;
+    if (ep->server_cred == NULL || ngtcp2_accept(&hd, data, len) != 0) {
+        return; /* not an Initial we can take: drop it */
+    }
+    wzp_quic_conn *c = conn_alloc(ep, from, from_len);
+    if (c == NULL) {
+        return;
+    }
+    c->server = true;
+    ngtcp2_cid scid = {.datalen = CID_LEN};
+    randombytes_buf(scid.data, CID_LEN);
+    add_cid(c, &scid);
+    add_cid(c, &hd.dcid); /* the client keeps using its chosen DCID for a while */
+    ngtcp2_callbacks cb;
+    ngtcp2_settings settings;
+    ngtcp2_transport_params params;
+    fill_callbacks(&cb, true);
+    fill_settings(&settings, &params, true);
+    params.original_dcid = hd.dcid;
+    params.stateless_reset_token_present = 1;
+    ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, ep->reset_secret,
+                                                 sizeof(ep->reset_secret), &scid);
+    ngtcp2_path path = {{(struct sockaddr *)&ep->local, ep->local_len},
+                        {(struct sockaddr *)(uintptr_t)from, from_len},
+                        NULL};
+    if (setup_tls(c, NULL) != WZP_OK ||
+        ngtcp2_conn_server_new(&c->conn, &hd.scid, &scid, &path, hd.version, &cb, &settings,
+                               &params, NULL, c) != 0) {
+        conn_free(c);
+        return;
+    }
+    ngtcp2_conn_set_tls_native_handle(c->conn, c->tls);
+    ngtcp2_conn_set_keep_alive_timeout(c->conn, (ngtcp2_duration)WZP_QUIC_KEEPALIVE_MS *
+                                                    NGTCP2_MILLISECONDS);
+    conn_read(c, data, len, from, from_len);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+    static char slab[65536];
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(slab, sizeof(slab));
+}
+
+static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
+                    unsigned flags) {
+    wzp_quic_endpoint *ep = udp->data;
+    (void)flags;
+    if (nread <= 0 || from == NULL || ep->closing) {
+        return;
+    }
+    const uint8_t *data = (const uint8_t *)buf->base;
+    size_t len = (size_t)nread;
+    socklen_t from_len =
+        from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    ngtcp2_version_cid vc;
+    int rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, CID_LEN);
+    if (rv != 0) {
+        return; /* not QUIC (version negotiation is not offered: one version only) */
+    }
+    wzp_quic_conn *c = find_conn(ep, vc.dcid, vc.dcidlen);
+    if (c != NULL) {
+        conn_read(c, data, len, from, from_len);
+    } else {
+        accept_conn(ep, data, len, from, from_len);
+    }
+}
+
+/* ---- public API ------------------------------------------------------------------------------ */
+
+static int parse_addr(const char *text, struct sockaddr_storage *out, socklen_t *len) {
+    char host[128];
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || (size_t)(colon - text) >= sizeof(host)) {
+        return WZP_ERR_INVALID_ARG;
+    }
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    int port = atoi(colon + 1);
+    if (port < 0 || port > 65535) {
+        return WZP_ERR_INVALID_ARG;
+    }
+    char *h = host;
+    if (h[0] == '[' && h[strlen(h) - 1] == ']') { /* [v6]:port */
+        h[strlen(h) - 1] = '\0';
+        h++;
+    }
+    if (uv_ip4_addr(h, port, (struct sockaddr_in *)out) == 0) {
+        *len = sizeof(struct sockaddr_in);
+        return WZP_OK;
+    }
+    if (uv_ip6_addr(h, port, (struct sockaddr_in6 *)out) == 0) {
+        *len = sizeof(struct sockaddr_in6);
+        return WZP_OK;
+    }
+    return WZP_ERR_INVALID_ARG;
+}
+
+int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_endpoint **out) {
+    wzp_quic_endpoint *ep = calloc(1, sizeof(*ep));
+    if (ep == NULL) {
+        return WZP_ERR_NOMEM;
+    }
+    ep->loop = loop;
+    ep->cfg = *cfg;
+    randombytes_buf(ep->reset_secret, sizeof(ep->reset_secret));
+    int rc = parse_addr(cfg->bind, &ep->local, &ep->local_len);
+    if (rc == WZP_OK && cfg->identity != NULL) {
+        gnutls_x509_crt_t crt = wzp__tls_identity_crt(cfg->identity);
+        if (gnutls_certificate_allocate_credentials(&ep->server_cred) != 0 ||
+            gnutls_certificate_set_x509_key(ep->server_cred, &crt, 1,
+                                            wzp__tls_identity_key(cfg->identity)) < 0) {
+            rc = WZP_ERR_CRYPTO;
+        }
+    }
+    if (rc == WZP_OK && (uv_udp_init(loop, &ep->udp) != 0 ||
+                         uv_udp_bind(&ep->udp, (const struct sockaddr *)&ep->local, 0) != 0)) {
+        rc = WZP_ERR_IO;
+    }
+    if (rc != WZP_OK) {
+        if (ep->server_cred != NULL) {
+            gnutls_certificate_free_credentials(ep->server_cred);
+        }
+        free(ep); /* (a failed uv_udp_init leaves nothing to close) */
+        return rc;
+    }
+    int namelen = sizeof(ep->local);
+    uv_udp_getsockname(&ep->udp, (struct sockaddr *)&ep->local, &namelen);
+    ep->local_len = (socklen_t)namelen;
+    ep->udp.data = ep;
+    uv_udp_recv_start(&ep->udp, on_alloc, on_recv);
+    *out = ep;
+    return WZP_OK;
+}
+
+uint16_t wzp_quic_endpoint_port(const wzp_quic_endpoint *ep) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&ep->local;
+    return ntohs(in->sin_port); /* sin_port and sin6_port sit at the same offset */
+}
+
+static void udp_closed(uv_handle_t *h) {
+    wzp_quic_endpoint *ep = h->data;
+    if (ep->server_cred != NULL) {
+        gnutls_certificate_free_credentials(ep->server_cred);
+    }
+    free(ep);
+}
+
+void wzp_quic_endpoint_free(wzp_quic_endpoint *ep) {
+    if (ep == NULL) {
+        return;
+    }
+    while (ep->conns != NULL) {
+        wzp_quic_close(ep->conns, "shutting down");
+    }
+    ep->closing = true;
+    uv_udp_recv_stop(&ep->udp);
+    uv_close((uv_handle_t *)&ep->udp, udp_closed);
+}
+
+int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
+                     const uint8_t pin[WZP_TLS_FINGERPRINT_SIZE], wzp_quic_conn **out) {
+    struct sockaddr_storage remote;
+    socklen_t rlen = 0;
+    int rc = parse_addr(addr, &remote, &rlen);
+    if (rc != WZP_OK) {
+        return rc;
+    }
+    wzp_quic_conn *c = conn_alloc(ep, (const struct sockaddr *)&remote, rlen);
+    if (c == NULL) {
+        return WZP_ERR_FULL;
+    }
+    memcpy(c->pin, pin, WZP_TLS_FINGERPRINT_SIZE);
+    c->pinned = true;
+    ngtcp2_cid dcid = {.datalen = CID_LEN}, scid = {.datalen = CID_LEN};
+    randombytes_buf(dcid.data, CID_LEN);
+    randombytes_buf(scid.data, CID_LEN);
+    add_cid(c, &scid);
+    ngtcp2_callbacks cb;
+    ngtcp2_settings settings;
+    ngtcp2_transport_params params;
+    fill_callbacks(&cb, false);
+    fill_settings(&settings, &params, false);
+    ngtcp2_path path = {{(struct sockaddr *)&ep->local, ep->local_len},
+                        {(struct sockaddr *)&c->remote, c->remote_len},
+                        NULL};
+    rc = setup_tls(c, sni);
+    if (rc == WZP_OK && ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
+                                               &cb, &settings, &params, NULL, c) != 0) {
+        rc = WZP_ERR_CRYPTO;
+    }
+    if (rc != WZP_OK) {
+        conn_free(c);
+        return rc;
+    }
+    ngtcp2_conn_set_tls_native_handle(c->conn, c->tls);
+    ngtcp2_conn_set_keep_alive_timeout(c->conn, (ngtcp2_duration)WZP_QUIC_KEEPALIVE_MS *
+                                                    NGTCP2_MILLISECONDS);
+    if (conn_write(c) != 0) {
+        conn_free(c);
+        return WZP_ERR_IO;
+    }
+    *out = c;
+    return WZP_OK;
+}
+
+int wzp_quic_send_signal(wzp_quic_conn *c, const uint8_t *json, size_t len) {
+    if (c->closed || !c->established || (c->server && c->stream < 0)) {
+        return WZP_ERR_STATE; /* a client queues until its stream opens */
+    }
+    if (len == 0 || len > WZP_SIGNAL_MAX_JSON) {
+        return WZP_ERR_TOO_LARGE;
+    }
+    if (WZP_QUIC_SEND_BUFFER - c->queued < WZP_SIGNAL_FRAME_PREFIX + len) {
+        return WZP_ERR_FULL;
+    }
+    size_t n = 0;
+    int rc =
+        wzp_frame_encode(json, len, c->sendbuf + c->queued, WZP_QUIC_SEND_BUFFER - c->queued, &n);
+    if (rc != WZP_OK) {
+        return rc;
+    }
+    c->queued += n;
+    if (conn_write(c) != 0) {
+        wzp_quic_close(c, "send failed");
+    }
+    return WZP_OK;
+}
+
+void wzp_quic_close(wzp_quic_conn *c, const char *reason) {
+    if (c->conn != NULL && !c->closed) {
+        write_close(c, 0);
+    }
+    finish(c, 0, reason);
+}
+
+const char *wzp_quic_conn_sni(const wzp_quic_conn *c) {
+    return c->sni;
+}
+
+void *wzp_quic_conn_get_user(const wzp_quic_conn *c) {
+    return c->user;
+}
+
+void wzp_quic_conn_set_user(wzp_quic_conn *c, void *user) {
+    c->user = user;
+}
