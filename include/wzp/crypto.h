@@ -130,6 +130,11 @@ typedef struct wzp_media_rx {
     uint64_t replays, auth_failures, unknown_keys;
 } wzp_media_rx;
 
+/* RFC 6479-style sliding window: is `counter` new (not seen, not older than the window)? Mark it
+ * only after the packet authenticated. */
+bool wzp_replay_check(const wzp_replay_window *w, uint64_t counter);
+void wzp_replay_mark(wzp_replay_window *w, uint64_t counter);
+
 void wzp_media_tx_init(wzp_media_tx *tx, const uint8_t key[WZP_KEY_SIZE], uint8_t key_id);
 void wzp_media_tx_wipe(wzp_media_tx *tx);
 /* True when the key has protected WZP_REKEY_INTERVAL frames: time to rekey. */

@@ -62,6 +62,10 @@ WZP_MUST_CHECK int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, con
 WZP_MUST_CHECK int wzp_quic_send_signal(wzp_quic_conn *c, const uint8_t *json, size_t len);
 /* Close with CONNECTION_CLOSE; on_closed follows. */
 void wzp_quic_close(wzp_quic_conn *c, const char *reason);
+/* 32 bytes of TLS exporter output (RFC 5705/8446) for `label`: both ends of a connection get the
+ * same value, no one else can. Used for the media hop keys and the call channel binding.
+ * Errors: WZP_ERR_STATE (handshake not complete), WZP_ERR_CRYPTO. */
+WZP_MUST_CHECK int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]);
 const char *wzp_quic_conn_sni(const wzp_quic_conn *c);
 void *wzp_quic_conn_get_user(const wzp_quic_conn *c);
 void wzp_quic_conn_set_user(wzp_quic_conn *c, void *user);

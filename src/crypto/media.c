@@ -98,7 +98,7 @@ static wzp_media_rx_key *find_key(wzp_media_rx *rx, uint8_t key_id, uint64_t now
     return NULL;
 }
 
-static bool replay_ok(const wzp_replay_window *w, uint64_t c) {
+bool wzp_replay_check(const wzp_replay_window *w, uint64_t c) {
     if (w->top == 0 || c >= w->top) {
         return true;
     }
@@ -108,7 +108,7 @@ static bool replay_ok(const wzp_replay_window *w, uint64_t c) {
     return ((w->bits[(c / 64) % WORDS] >> (c % 64)) & 1) == 0;
 }
 
-static void replay_mark(wzp_replay_window *w, uint64_t c) {
+void wzp_replay_mark(wzp_replay_window *w, uint64_t c) {
     if (w->top == 0) {
         memset(w->bits, 0, sizeof(w->bits));
     } else if (c >= w->top) {
@@ -142,7 +142,7 @@ int wzp_media_open(wzp_media_rx *rx, const wzp_frame_meta *meta, const uint8_t *
         rx->unknown_keys++;
         return WZP_ERR_UNKNOWN_KEY;
     }
-    if (!replay_ok(&k->replay, c)) {
+    if (!wzp_replay_check(&k->replay, c)) {
         rx->replays++;
         return WZP_ERR_REPLAY;
     }
@@ -156,7 +156,7 @@ int wzp_media_open(wzp_media_rx *rx, const wzp_frame_meta *meta, const uint8_t *
         rx->auth_failures++;
         return WZP_ERR_AUTH;
     }
-    replay_mark(&k->replay, c);
+    wzp_replay_mark(&k->replay, c);
     *written = (size_t)plen;
     return WZP_OK;
 }

@@ -728,6 +728,15 @@ void wzp_quic_close(wzp_quic_conn *c, const char *reason) {
     finish(c, 0, reason);
 }
 
+int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]) {
+    if (c->closed || !c->established) {
+        return WZP_ERR_STATE;
+    }
+    return gnutls_prf_rfc5705(c->tls, strlen(label), label, 0, NULL, 32, (char *)out) == 0
+               ? WZP_OK
+               : WZP_ERR_CRYPTO;
+}
+
 const char *wzp_quic_conn_sni(const wzp_quic_conn *c) {
     return c->sni;
 }

@@ -13,6 +13,7 @@ typedef struct world {
     char server_sni[256];
     int server_established, client_established, client_closed, client_close_error;
     char got_at_server[128], got_at_client[128];
+    uint8_t export_server[32], export_client[32];
     bool done, shutting_down;
 } world;
 
@@ -33,10 +34,12 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
     world *w = user;
     if (wzp_quic_conn_get_user(c) == (void *)1) {
         snprintf(w->got_at_client, sizeof(w->got_at_client), "%.*s", (int)len, json);
+        assert_int_equal(wzp_quic_export(c, "EXPORTER-wzp-media-hop", w->export_client), 0);
         w->done = true;
         uv_stop(&w->loop);
     } else {
         snprintf(w->got_at_server, sizeof(w->got_at_server), "%.*s", (int)len, json);
+        assert_int_equal(wzp_quic_export(c, "EXPORTER-wzp-media-hop", w->export_server), 0);
         const char *pong = "{\"Pong\":{\"timestamp_ms\":42}}";
         assert_int_equal(wzp_quic_send_signal(c, (const uint8_t *)pong, strlen(pong)), 0);
     }
@@ -102,6 +105,10 @@ static void test_pinned_client_exchanges_signalling_and_server_sees_sni(void **s
     assert_string_equal(w.server_sni, "5d61faddbb77f2a92f815bbaac9dbc91");
     assert_string_equal(w.got_at_server, "{\"Ping\":{\"timestamp_ms\":42}}");
     assert_string_equal(w.got_at_client, "{\"Pong\":{\"timestamp_ms\":42}}");
+    /* both ends derive the same exporter value: the root of the hop keys and the binding */
+    assert_memory_equal(w.export_client, w.export_server, 32);
+    uint8_t zero[32] = {0};
+    assert_memory_not_equal(w.export_client, zero, 32);
 }
 
 static void test_wrong_pin_is_refused(void **state) {
