@@ -1,0 +1,72 @@
+/*
+ * The relay's room and session bookkeeping (SPEC §8, room mode), sans-I/O: rooms are created by
+ * their first member and deleted with their last; each media session has a relay-assigned id;
+ * media from one member fans out to every other member of its room and never back; idle
+ * sessions expire; limits on sessions and room size are enforced with clear errors. The socket
+ * and QUIC wiring around it lands with the relay binary.
+ */
+#ifndef WZP_RELAY_H
+#define WZP_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wzp/crypto.h"
+#include "wzp/error.h"
+#include "wzp/signal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WZP_RELAY_MAX_SESSIONS_DEFAULT 100 /* SPEC §2 max_sessions */
+#define WZP_RELAY_MAX_PER_ROOM_DEFAULT 64
+#define WZP_RELAY_IDLE_MS_DEFAULT      30000 /* the QUIC idle timeout */
+#define WZP_ROOM_NAME_MAX              64    /* the SNI: a 32-hex-digit room hash, or a name */
+#define WZP_ALIAS_MAX                  64
+
+typedef struct wzp_relay_config {
+    unsigned max_sessions;
+    unsigned max_per_room;
+    uint32_t idle_ms;
+} wzp_relay_config;
+
+typedef struct wzp_session {
+    uint32_t sid;
+    char room[WZP_ROOM_NAME_MAX + 1];
+    uint8_t fingerprint[WZP_FINGERPRINT_SIZE];
+    char alias[WZP_ALIAS_MAX + 1]; /* empty: none */
+    uint64_t last_seen_ms;
+    void *user; /* the caller's handle (its QUIC connection) */
+} wzp_session;
+
+typedef struct wzp_rooms wzp_rooms;
+
+WZP_MUST_CHECK int wzp_rooms_new(const wzp_relay_config *cfg, wzp_rooms **out);
+void wzp_rooms_free(wzp_rooms *r);
+/* Join `room` (auto-created) and get a fresh session id. Errors: WZP_ERR_FULL (the relay is at
+ * max_sessions), WZP_ERR_TOO_MANY_ENTRIES (the room is full), WZP_ERR_INVALID_ARG (name). */
+WZP_MUST_CHECK int wzp_rooms_join(wzp_rooms *r, const char *room,
+                                  const uint8_t fingerprint[WZP_FINGERPRINT_SIZE],
+                                  const char *alias, void *user, uint64_t now_ms, uint32_t *sid);
+/* Leave (the room goes when it is empty). Errors: WZP_ERR_UNKNOWN_KEY. */
+WZP_MUST_CHECK int wzp_rooms_leave(wzp_rooms *r, uint32_t sid);
+/* The session, or NULL. */
+wzp_session *wzp_rooms_get(wzp_rooms *r, uint32_t sid);
+/* Note activity (any authentic packet). */
+void wzp_rooms_touch(wzp_rooms *r, uint32_t sid, uint64_t now_ms);
+/* The other members of `sid`'s room: where its media goes (never back to it). */
+size_t wzp_rooms_fanout(const wzp_rooms *r, uint32_t sid, uint32_t *out, size_t cap);
+/* Remove sessions idle for longer than idle_ms; their ids go to `out` (up to `cap`). */
+size_t wzp_rooms_expire(wzp_rooms *r, uint64_t now_ms, uint32_t *out, size_t cap);
+/* Members of a room (0 when it does not exist). */
+size_t wzp_rooms_count(const wzp_rooms *r, const char *room);
+size_t wzp_rooms_total(const wzp_rooms *r);
+/* The RoomUpdate message for a room (count + participants with fingerprint and alias). */
+WZP_MUST_CHECK int wzp_rooms_update_message(const wzp_rooms *r, const char *room, wzp_signal **msg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
