@@ -60,7 +60,8 @@ WZP_MUST_CHECK int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, con
  * established; a server also needs the client to have opened the stream), WZP_ERR_FULL (the
  * peer is not reading), WZP_ERR_TOO_LARGE. */
 WZP_MUST_CHECK int wzp_quic_send_signal(wzp_quic_conn *c, const uint8_t *json, size_t len);
-/* Close with CONNECTION_CLOSE; on_closed follows. */
+/* Close with CONNECTION_CLOSE; on_closed follows (at once, or when called from one of this
+ * connection's callbacks, as soon as that callback's packet is processed). */
 void wzp_quic_close(wzp_quic_conn *c, const char *reason);
 /* 32 bytes of TLS exporter output (RFC 5705/8446) for `label`: both ends of a connection get the
  * same value, no one else can. Used for the media hop keys and the call channel binding.

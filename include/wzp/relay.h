@@ -60,11 +60,49 @@ void wzp_rooms_touch(wzp_rooms *r, uint32_t sid, uint64_t now_ms);
 size_t wzp_rooms_fanout(const wzp_rooms *r, uint32_t sid, uint32_t *out, size_t cap);
 /* Remove sessions idle for longer than idle_ms; their ids go to `out` (up to `cap`). */
 size_t wzp_rooms_expire(wzp_rooms *r, uint64_t now_ms, uint32_t *out, size_t cap);
+/* The session ids of a room's members (up to `cap`); returns how many were written. */
+size_t wzp_rooms_members(const wzp_rooms *r, const char *room, uint32_t *out, size_t cap);
 /* Members of a room (0 when it does not exist). */
 size_t wzp_rooms_count(const wzp_rooms *r, const char *room);
 size_t wzp_rooms_total(const wzp_rooms *r);
 /* The RoomUpdate message for a room (count + participants with fingerprint and alias). */
 WZP_MUST_CHECK int wzp_rooms_update_message(const wzp_rooms *r, const char *room, wzp_signal **msg);
+
+/* ---- the relay server (control plane) -------------------------------------------------------
+ * QUIC endpoint + rooms. A client connects with the room's hash as SNI and registers with
+ * RegisterPresence {identity_pub, signature, alias}: an Ed25519 signature over
+ * "wzp/v1 join\0" || TLS exporter("EXPORTER-wzp-join") of its connection, so a registration
+ * cannot be replayed on another connection. The relay answers RegisterPresenceAck and sends
+ * RoomUpdate to the whole room on every join and leave; it routes PeerSignal envelopes (the
+ * end-to-end key exchange) to the named member of the same room, stamping the sender's
+ * fingerprint. It never sees a media key. */
+
+#ifndef WZP_RELAY_SERVER_H
+#define WZP_RELAY_SERVER_H
+#include <uv.h>
+
+#define WZP_JOIN_LABEL    "wzp/v1 join"
+#define WZP_JOIN_EXPORTER "EXPORTER-wzp-join"
+
+typedef struct wzp_relay_server_config {
+    const char *listen;  /* "IP:port" */
+    const uint8_t *seed; /* 32-byte relay seed: its TLS identity */
+    wzp_relay_config rooms;
+} wzp_relay_server_config;
+
+typedef struct wzp_relay_server wzp_relay_server;
+
+WZP_MUST_CHECK int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
+                                        wzp_relay_server **out);
+void wzp_relay_server_free(wzp_relay_server *s);
+uint16_t wzp_relay_server_port(const wzp_relay_server *s);
+void wzp_relay_server_fingerprint(const wzp_relay_server *s, uint8_t out[32]);
+const wzp_rooms *wzp_relay_server_rooms(const wzp_relay_server *s);
+
+/* The signed RegisterPresence a client sends on connection `exporter` (from WZP_JOIN_EXPORTER). */
+WZP_MUST_CHECK int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32],
+                                       const char *alias, wzp_signal **msg);
+#endif
 
 #ifdef __cplusplus
 }

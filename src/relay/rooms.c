@@ -59,6 +59,16 @@ size_t wzp_rooms_count(const wzp_rooms *r, const char *room) {
     return n;
 }
 
+size_t wzp_rooms_members(const wzp_rooms *r, const char *room, uint32_t *out, size_t cap) {
+    size_t n = 0;
+    for (size_t i = 0; i < r->cfg.max_sessions && n < cap; i++) {
+        if (r->slots[i].sid != 0 && strcmp(r->slots[i].room, room) == 0) {
+            out[n++] = r->slots[i].sid;
+        }
+    }
+    return n;
+}
+
 size_t wzp_rooms_total(const wzp_rooms *r) {
     return r->used;
 }

@@ -30,6 +30,9 @@ struct wzp_quic_conn {
     gnutls_session_t tls;
     gnutls_certificate_credentials_t cred; /* client side */
     bool server, established, closed, pinned;
+    bool in_read;       /* inside ngtcp2_conn_read_pkt: ngtcp2 must not be re-entered */
+    bool close_pending; /* wzp_quic_close was called from a callback */
+    const char *close_reason;
     uint8_t pin[WZP_TLS_FINGERPRINT_SIZE];
     struct sockaddr_storage remote;
     socklen_t remote_len;
@@ -470,7 +473,15 @@ static void conn_read(wzp_quic_conn *c, const uint8_t *data, size_t len,
                         {(struct sockaddr *)(uintptr_t)from, from_len},
                         NULL};
     ngtcp2_pkt_info pi = {0};
+    c->in_read = true;
     int rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, now_ns());
+    c->in_read = false;
+    if (rv == 0 && c->close_pending) {
+        (void)conn_write(c); /* what the callback queued (e.g. the reason) goes first */
+        write_close(c, 0);
+        finish(c, 0, c->close_reason);
+        return;
+    }
     if (rv == 0) {
         /* the peer may have moved: answer where it now sends from (QUIC validates the path) */
         memcpy(&c->remote, from, from_len);
@@ -715,13 +726,18 @@ int wzp_quic_send_signal(wzp_quic_conn *c, const uint8_t *json, size_t len) {
         return rc;
     }
     c->queued += n;
-    if (conn_write(c) != 0) {
+    if (!c->in_read && conn_write(c) != 0) { /* inside a callback: written after the read */
         wzp_quic_close(c, "send failed");
     }
     return WZP_OK;
 }
 
 void wzp_quic_close(wzp_quic_conn *c, const char *reason) {
+    if (c->in_read) { /* ngtcp2 is on the stack: close once it returns */
+        c->close_pending = true;
+        c->close_reason = reason;
+        return;
+    }
     if (c->conn != NULL && !c->closed) {
         write_close(c, 0);
     }

@@ -1,0 +1,253 @@
+/*
+ * The relay's control plane (include/wzp/relay.h): QUIC connections in, room membership and
+ * signalling out. Each connection's state is a small record hung on the connection; everything
+ * a client says goes through the bounded signal parser first and is dropped if it does not fit.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wzp/quic.h"
+#include "wzp/relay.h"
+
+#define MAX_ROOM_FANOUT 1024
+
+typedef struct member {
+    uint32_t sid; /* 0 until registered */
+    char room[WZP_ROOM_NAME_MAX + 1];
+} member;
+
+struct wzp_relay_server {
+    uv_loop_t *loop;
+    wzp_quic_endpoint *ep;
+    wzp_tls_identity *tls;
+    wzp_rooms *rooms;
+    uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
+};
+
+static void send_msg(wzp_relay_server *s, wzp_quic_conn *c, const wzp_signal *m) {
+    size_t n = 0;
+    if (wzp_signal_encode(m, s->json, sizeof(s->json), &n) == WZP_OK) {
+        if (wzp_quic_send_signal(c, s->json, n) != WZP_OK) {
+            fprintf(stderr, "wzp-relay: a signalling message was dropped (peer not reading)\n");
+        }
+    }
+}
+
+static void send_ack(wzp_relay_server *s, wzp_quic_conn *c, const char *error) {
+    wzp_signal *m = wzp_signal_new(WZP_SIG_REGISTER_PRESENCE_ACK);
+    if (m == NULL) {
+        return;
+    }
+    m->u.register_presence_ack.success = error == NULL;
+    if (wzp_signal_set_str(&m->u.register_presence_ack.error, error) == WZP_OK) {
+        send_msg(s, c, m);
+    }
+    wzp_signal_free(m);
+}
+
+/* RoomUpdate to every member of `room`. */
+static void announce(wzp_relay_server *s, const char *room) {
+    wzp_signal *m = NULL;
+    if (wzp_rooms_update_message(s->rooms, room, &m) != WZP_OK) {
+        return;
+    }
+    uint32_t sids[MAX_ROOM_FANOUT];
+    size_t n = wzp_rooms_members(s->rooms, room, sids, MAX_ROOM_FANOUT);
+    for (size_t i = 0; i < n; i++) {
+        wzp_session *ses = wzp_rooms_get(s->rooms, sids[i]);
+        if (ses != NULL) {
+            send_msg(s, ses->user, m);
+        }
+    }
+    wzp_signal_free(m);
+}
+
+int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32], const char *alias,
+                        wzp_signal **msg) {
+    uint8_t tbs[sizeof(WZP_JOIN_LABEL) + 32];
+    memcpy(tbs, WZP_JOIN_LABEL, sizeof(WZP_JOIN_LABEL)); /* with its NUL */
+    memcpy(tbs + sizeof(WZP_JOIN_LABEL), exporter, 32);
+    wzp_signal *m = wzp_signal_new(WZP_SIG_REGISTER_PRESENCE);
+    if (m == NULL) {
+        return WZP_ERR_NOMEM;
+    }
+    memcpy(m->u.register_presence.identity_pub, id->sign_pk, 32);
+    m->u.register_presence.signature.present = true;
+    m->u.register_presence.signature.len = 64;
+    crypto_sign_detached(m->u.register_presence.signature.data, NULL, tbs, sizeof(tbs),
+                         id->sign_sk);
+    int rc = wzp_signal_set_str(&m->u.register_presence.alias, alias);
+    if (rc != WZP_OK) {
+        wzp_signal_free(m);
+        return rc;
+    }
+    *msg = m;
+    return WZP_OK;
+}
+
+static const char *join_error(int rc) {
+    switch (rc) {
+    case WZP_ERR_FULL:
+        return "relay full";
+    case WZP_ERR_TOO_MANY_ENTRIES:
+        return "room full";
+    case WZP_ERR_AUTH:
+        return "bad signature";
+    default:
+        return "refused";
+    }
+}
+
+/* Verify a RegisterPresence against this connection and join the room of its SNI. */
+static void do_join(wzp_relay_server *s, wzp_quic_conn *c, member *mb, const wzp_signal *m) {
+    uint8_t exporter[32], tbs[sizeof(WZP_JOIN_LABEL) + 32];
+    int rc = wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter);
+    memcpy(tbs, WZP_JOIN_LABEL, sizeof(WZP_JOIN_LABEL));
+    memcpy(tbs + sizeof(WZP_JOIN_LABEL), exporter, 32);
+    const wzp_sig_bytes *sig = &m->u.register_presence.signature;
+    if (rc == WZP_OK &&
+        (sig->len != 64 || crypto_sign_verify_detached(sig->data, tbs, sizeof(tbs),
+                                                       m->u.register_presence.identity_pub) != 0)) {
+        rc = WZP_ERR_AUTH;
+    }
+    uint8_t fp[WZP_FINGERPRINT_SIZE];
+    wzp_fingerprint_of(m->u.register_presence.identity_pub, fp);
+    const char *room = mb->room;
+    if (rc == WZP_OK) {
+        rc = wzp_rooms_join(s->rooms, room, fp, m->u.register_presence.alias, c, uv_now(s->loop),
+                            &mb->sid);
+    }
+    char fptext[WZP_FINGERPRINT_TEXT];
+    wzp_fingerprint_format(fp, fptext);
+    if (rc != WZP_OK) {
+        fprintf(stderr, "wzp-relay: join refused: %s room=%.12s fp=%s\n", join_error(rc), room,
+                fptext);
+        send_ack(s, c, join_error(rc));
+        wzp_quic_close(c, join_error(rc));
+        return;
+    }
+    fprintf(stderr, "wzp-relay: joined room=%.12s fp=%s sessions=%zu\n", room, fptext,
+            wzp_rooms_total(s->rooms));
+    send_ack(s, c, NULL);
+    announce(s, room);
+}
+
+/* Deliver a PeerSignal to the named member of the sender's room, with the sender stamped. */
+static void route_peer(wzp_relay_server *s, const member *mb, wzp_signal *m) {
+    wzp_session *from = wzp_rooms_get(s->rooms, mb->sid);
+    uint32_t sids[MAX_ROOM_FANOUT];
+    size_t n = wzp_rooms_fanout(s->rooms, mb->sid, sids, MAX_ROOM_FANOUT);
+    uint8_t to[WZP_FINGERPRINT_SIZE];
+    if (from == NULL || wzp_fingerprint_parse(m->u.peer_signal.to_fingerprint, to) != WZP_OK) {
+        return;
+    }
+    char fptext[WZP_FINGERPRINT_TEXT];
+    wzp_fingerprint_format(from->fingerprint, fptext);
+    if (wzp_signal_set_str(&m->u.peer_signal.from_fingerprint, fptext) != WZP_OK) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        wzp_session *dst = wzp_rooms_get(s->rooms, sids[i]);
+        if (dst != NULL && sodium_memcmp(dst->fingerprint, to, WZP_FINGERPRINT_SIZE) == 0) {
+            send_msg(s, dst->user, m);
+        }
+    }
+}
+
+static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
+    (void)user;
+    member *mb = calloc(1, sizeof(*mb));
+    if (mb == NULL) {
+        return -1;
+    }
+    snprintf(mb->room, sizeof(mb->room), "%s", sni[0] ? sni : "default");
+    wzp_quic_conn_set_user(c, mb);
+    return 0;
+}
+
+static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user) {
+    wzp_relay_server *s = user;
+    member *mb = wzp_quic_conn_get_user(c);
+    wzp_signal *m = NULL;
+    int rc = wzp_signal_decode(json, len, &m);
+    if (rc == WZP_ERR_UNKNOWN_VARIANT) {
+        fprintf(stderr, "wzp-relay: unknown signal variant dropped\n");
+        return;
+    }
+    if (rc != WZP_OK || mb == NULL) {
+        return;
+    }
+    if (m->type == WZP_SIG_REGISTER_PRESENCE && mb->sid == 0) {
+        do_join(s, c, mb, m);
+    } else if (m->type == WZP_SIG_PEER_SIGNAL && mb->sid != 0) {
+        route_peer(s, mb, m);
+    } else if (m->type == WZP_SIG_HANGUP) {
+        wzp_quic_close(c, "hangup");
+    }
+    wzp_signal_free(m);
+}
+
+static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *user) {
+    wzp_relay_server *s = user;
+    member *mb = wzp_quic_conn_get_user(c);
+    (void)error;
+    if (mb == NULL) {
+        return;
+    }
+    if (mb->sid != 0 && wzp_rooms_leave(s->rooms, mb->sid) == WZP_OK) {
+        fprintf(stderr, "wzp-relay: left room=%.12s (%s) sessions=%zu\n", mb->room,
+                reason ? reason : "closed", wzp_rooms_total(s->rooms));
+        announce(s, mb->room);
+    }
+    wzp_quic_conn_set_user(c, NULL);
+    free(mb);
+}
+
+int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
+                         wzp_relay_server **out) {
+    wzp_relay_server *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return WZP_ERR_NOMEM;
+    }
+    s->loop = loop;
+    int rc = wzp_tls_identity_from_seed(cfg->seed, &s->tls);
+    if (rc == WZP_OK) {
+        rc = wzp_rooms_new(&cfg->rooms, &s->rooms);
+    }
+    if (rc == WZP_OK) {
+        wzp_quic_config qc = {cfg->listen, s->tls, {s, on_established, on_signal, on_closed}};
+        rc = wzp_quic_endpoint_new(loop, &qc, &s->ep);
+    }
+    if (rc != WZP_OK) {
+        wzp_rooms_free(s->rooms);
+        wzp_tls_identity_free(s->tls);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return WZP_OK;
+}
+
+void wzp_relay_server_free(wzp_relay_server *s) {
+    if (s == NULL) {
+        return;
+    }
+    wzp_quic_endpoint_free(s->ep); /* closes connections: on_closed frees each member */
+    wzp_rooms_free(s->rooms);
+    wzp_tls_identity_free(s->tls);
+    free(s);
+}
+
+uint16_t wzp_relay_server_port(const wzp_relay_server *s) {
+    return wzp_quic_endpoint_port(s->ep);
+}
+
+void wzp_relay_server_fingerprint(const wzp_relay_server *s, uint8_t out[32]) {
+    wzp_tls_identity_fingerprint(s->tls, out);
+}
+
+const wzp_rooms *wzp_relay_server_rooms(const wzp_relay_server *s) {
+    return s->rooms;
+}

@@ -1,0 +1,189 @@
+/* The relay's control plane over real QUIC on loopback: clients join rooms by SNI with a
+ * connection-bound signature, RoomUpdate follows every join and leave, PeerSignal reaches only
+ * the named member of the same room, and a forged registration is refused. */
+#include <uv.h>
+
+#include "testutil.h"
+#include "wzp/quic.h"
+#include "wzp/relay.h"
+
+#define NCLIENTS 4
+
+typedef struct client {
+    int idx;
+    wzp_identity id;
+    wzp_quic_conn *conn;
+    bool forge;
+    int acks_ok, acks_refused, closed;
+    int last_count; /* from the latest RoomUpdate */
+    int peer_signals;
+    char peer_from[WZP_FINGERPRINT_TEXT];
+} client;
+
+typedef struct world {
+    uv_loop_t loop;
+    uv_timer_t tick;
+    wzp_relay_server *relay;
+    wzp_quic_endpoint *ep;
+    client clients[NCLIENTS];
+    int step;
+    uint64_t started;
+    bool shutting_down;
+} world;
+
+static world g_w;
+
+static void send_json(wzp_quic_conn *c, const wzp_signal *m) {
+    static uint8_t buf[4096];
+    size_t n = 0;
+    assert_int_equal(wzp_signal_encode(m, buf, sizeof(buf), &n), 0);
+    assert_int_equal(wzp_quic_send_signal(c, buf, n), 0);
+}
+
+static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
+    (void)sni;
+    (void)user;
+    client *cl = wzp_quic_conn_get_user(c);
+    uint8_t exporter[32];
+    assert_int_equal(wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter), 0);
+    if (cl->forge) {
+        exporter[0] ^= 1; /* a registration made for another connection */
+    }
+    wzp_signal *m = NULL;
+    assert_int_equal(wzp_relay_make_join(&cl->id, exporter, "tester", &m), 0);
+    send_json(c, m);
+    wzp_signal_free(m);
+    return 0;
+}
+
+static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user) {
+    (void)user;
+    client *cl = wzp_quic_conn_get_user(c);
+    wzp_signal *m = NULL;
+    assert_int_equal(wzp_signal_decode(json, len, &m), 0);
+    if (m->type == WZP_SIG_REGISTER_PRESENCE_ACK) {
+        if (m->u.register_presence_ack.success) {
+            cl->acks_ok++;
+        } else {
+            cl->acks_refused++;
+        }
+    } else if (m->type == WZP_SIG_ROOM_UPDATE) {
+        cl->last_count = (int)m->u.room_update.count;
+    } else if (m->type == WZP_SIG_PEER_SIGNAL) {
+        cl->peer_signals++;
+        snprintf(cl->peer_from, sizeof(cl->peer_from), "%s", m->u.peer_signal.from_fingerprint);
+    }
+    wzp_signal_free(m);
+}
+
+static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *user) {
+    (void)error;
+    (void)reason;
+    (void)user;
+    client *cl = wzp_quic_conn_get_user(c);
+    if (cl != NULL && !g_w.shutting_down) {
+        cl->closed++;
+        cl->conn = NULL;
+    }
+}
+
+static void connect_client(int i, const char *room_sni, bool forge) {
+    client *cl = &g_w.clients[i];
+    cl->idx = i;
+    cl->forge = forge;
+    assert_int_equal(wzp_identity_generate(&cl->id), 0);
+    uint8_t pin[32];
+    wzp_relay_server_fingerprint(g_w.relay, pin);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", wzp_relay_server_port(g_w.relay));
+    assert_int_equal(wzp_quic_connect(g_w.ep, addr, room_sni, pin, &cl->conn), 0);
+    wzp_quic_conn_set_user(cl->conn, cl);
+}
+
+/* The scenario advances whenever its condition holds; the guard fails it after 10 s. */
+static void on_tick(uv_timer_t *t) {
+    client *a = &g_w.clients[0], *b = &g_w.clients[1], *c = &g_w.clients[2], *d = &g_w.clients[3];
+    if (uv_now(t->loop) - g_w.started > 10000) {
+        uv_stop(t->loop);
+        return;
+    }
+    switch (g_w.step) {
+    case 0:
+        if (a->acks_ok && b->acks_ok && c->acks_ok && d->closed && a->last_count == 2 &&
+            b->last_count == 2) {
+            char to[WZP_FINGERPRINT_TEXT];
+            wzp_fingerprint_format(b->id.fingerprint, to);
+            wzp_signal *m = wzp_signal_new(WZP_SIG_PEER_SIGNAL);
+            assert_int_equal(wzp_signal_set_str(&m->u.peer_signal.to_fingerprint, to), 0);
+            m->u.peer_signal.inner = wzp_signal_new(WZP_SIG_KEY_CONFIRM);
+            m->u.peer_signal.inner->u.key_confirm.mac.len = 32;
+            send_json(a->conn, m);
+            wzp_signal_free(m);
+            g_w.step = 1;
+        }
+        break;
+    case 1:
+        if (b->peer_signals == 1) {
+            wzp_quic_close(a->conn, "leaving");
+            a->conn = NULL;
+            g_w.step = 2;
+        }
+        break;
+    case 2:
+        if (b->last_count == 1) {
+            g_w.step = 3;
+            uv_stop(t->loop);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void test_rooms_join_update_route_and_refuse_forgeries(void **state) {
+    (void)state;
+    memset(&g_w, 0, sizeof(g_w));
+    assert_int_equal(uv_loop_init(&g_w.loop), 0);
+    uint8_t seed[32] = {42};
+    wzp_relay_server_config cfg = {"127.0.0.1:0", seed, {16, 8, 30000}};
+    assert_int_equal(wzp_relay_server_new(&g_w.loop, &cfg, &g_w.relay), 0);
+    wzp_quic_config qc = {"127.0.0.1:0", NULL, {NULL, on_established, on_signal, on_closed}};
+    assert_int_equal(wzp_quic_endpoint_new(&g_w.loop, &qc, &g_w.ep), 0);
+    char room_x[WZP_ROOM_SNI_TEXT], room_y[WZP_ROOM_SNI_TEXT];
+    wzp_room_sni("x", 1, room_x);
+    wzp_room_sni("y", 1, room_y);
+    connect_client(0, room_x, false);
+    connect_client(1, room_x, false);
+    connect_client(2, room_y, false);
+    connect_client(3, room_x, true);
+    uv_timer_init(&g_w.loop, &g_w.tick);
+    g_w.started = uv_now(&g_w.loop);
+    uv_timer_start(&g_w.tick, on_tick, 10, 10);
+    uv_run(&g_w.loop, UV_RUN_DEFAULT);
+    client *a = &g_w.clients[0], *b = &g_w.clients[1], *c = &g_w.clients[2], *d = &g_w.clients[3];
+    print_message("step %d: acks %d/%d/%d refused(d) %d, counts a=%d b=%d c=%d, b got %d\n",
+                  g_w.step, a->acks_ok, b->acks_ok, c->acks_ok, d->acks_refused, a->last_count,
+                  b->last_count, c->last_count, b->peer_signals);
+    assert_int_equal(g_w.step, 3);
+    assert_int_equal(d->acks_refused, 1); /* forged registration refused and closed */
+    assert_int_equal(d->closed, 1);
+    assert_int_equal(c->last_count, 1); /* room y never saw room x's members */
+    assert_int_equal(c->peer_signals, 0);
+    char fp_a[WZP_FINGERPRINT_TEXT];
+    wzp_fingerprint_format(a->id.fingerprint, fp_a);
+    assert_string_equal(b->peer_from, fp_a); /* stamped by the relay */
+    g_w.shutting_down = true;
+    uv_timer_stop(&g_w.tick);
+    uv_close((uv_handle_t *)&g_w.tick, NULL);
+    wzp_quic_endpoint_free(g_w.ep);
+    wzp_relay_server_free(g_w.relay);
+    uv_run(&g_w.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&g_w.loop), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rooms_join_update_route_and_refuse_forgeries),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
