@@ -1,20 +1,66 @@
-/*
- * wzp-relay entry point. Placeholder until the relay issue lands: it prints its version and
- * exits 0, so the README's first command already builds and runs something real.
- */
+/* wzp-relay: options -> wzp_relay_run(). */
+#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 
+#include "wzp/relay.h"
 #include "wzp/version.h"
 
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: wzp-relay [--listen ADDR] [--identity FILE] [--max-sessions N]\n"
+            "                 [--max-per-room N] [--version] [--help]\n"
+            "  --listen ADDR        UDP address for QUIC (default 0.0.0.0:4433)\n"
+            "  --identity FILE      relay seed, created 0600 on first start\n"
+            "                       (default $XDG_STATE_HOME/wzp/relay-identity)\n"
+            "  --max-sessions N     sessions on this relay (default %d)\n"
+            "  --max-per-room N     members of one room (default %d)\n"
+            "Today the relay serves the control plane: rooms by SNI, RoomUpdate, end-to-end key\n"
+            "exchange routing. Media forwarding lands with the rest of the transport issue.\n",
+            WZP_RELAY_MAX_SESSIONS_DEFAULT, WZP_RELAY_MAX_PER_ROOM_DEFAULT);
+}
+
 int main(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: wzp-relay [--version] [--help]\n"
-                   "The relay is not implemented yet: this build only reports its version.\n");
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                         {"identity", required_argument, NULL, 'i'},
+                                         {"max-sessions", required_argument, NULL, 's'},
+                                         {"max-per-room", required_argument, NULL, 'r'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    wzp_relay_options o = {"0.0.0.0:4433",
+                           NULL,
+                           {WZP_RELAY_MAX_SESSIONS_DEFAULT, WZP_RELAY_MAX_PER_ROOM_DEFAULT,
+                            WZP_RELAY_IDLE_MS_DEFAULT}};
+    int c;
+    while ((c = getopt_long(argc, argv, "l:i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            o.listen = optarg;
+            break;
+        case 'i':
+            o.identity_path = optarg;
+            break;
+        case 's':
+            o.rooms.max_sessions = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'r':
+            o.rooms.max_per_room = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'V':
+            printf("wzp-relay %s\n", wzp_version());
             return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
-    printf("wzp-relay %s (placeholder: the relay lands with the transport issue)\n", wzp_version());
-    return 0;
+    if (optind != argc || o.rooms.max_sessions == 0 || o.rooms.max_per_room == 0) {
+        usage(stderr);
+        return 2;
+    }
+    return wzp_relay_run(&o, stdout, stderr);
 }

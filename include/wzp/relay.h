@@ -104,6 +104,21 @@ WZP_MUST_CHECK int wzp_relay_make_join(const wzp_identity *id, const uint8_t exp
                                        const char *alias, wzp_signal **msg);
 #endif
 
+#ifndef WZP_RELAY_RUN_H
+#define WZP_RELAY_RUN_H
+#include <stdio.h>
+
+typedef struct wzp_relay_options {
+    const char *listen;        /* default "0.0.0.0:4433" */
+    const char *identity_path; /* NULL: $XDG_STATE_HOME/wzp/relay-identity */
+    wzp_relay_config rooms;
+} wzp_relay_options;
+
+/* Run the relay in the foreground until SIGINT or SIGTERM: load or create the relay identity
+ * (0600), print the address and TLS fingerprint to `out`, serve. Returns a process exit code. */
+int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,97 @@
+/* wzp-relay's foreground run: identity, server, signals, loop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "wzp/relay.h"
+#include "wzp/transport.h"
+#include "wzp/version.h"
+
+static void on_signal(uv_signal_t *h, int signum) {
+    (void)signum;
+    uv_stop(h->loop);
+}
+
+static int default_identity_path(char *out, size_t cap) {
+    const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    int n = state != NULL && state[0] == '/' ? snprintf(out, cap, "%s/wzp/relay-identity", state)
+            : home != NULL ? snprintf(out, cap, "%s/.local/state/wzp/relay-identity", home)
+                           : snprintf(out, cap, "wzp-relay-identity");
+    return n < 0 || (size_t)n >= cap ? WZP_ERR_BUFFER_TOO_SMALL : WZP_OK;
+}
+
+/* Load the relay's seed, or create it on first start. */
+static int load_identity(const char *path, wzp_identity *id, FILE *out, FILE *err) {
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) {
+        int rc = wzp_identity_generate(id);
+        if (rc == WZP_OK) {
+            rc = wzp_identity_save(path, id);
+        }
+        if (rc != WZP_OK) {
+            fprintf(err, "wzp-relay: cannot create identity %s: %s\n", path, wzp_strerror(rc));
+            return rc;
+        }
+        fprintf(out, "wzp-relay: new relay identity written to %s\n", path);
+        return WZP_OK;
+    }
+    int rc = wzp_identity_load(path, id);
+    if (rc != WZP_OK) {
+        fprintf(err, "wzp-relay: cannot load identity %s: %s\n", path, wzp_strerror(rc));
+    }
+    return rc;
+}
+
+int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
+    char path[4096];
+    const char *id_path = opts->identity_path;
+    if (id_path == NULL) {
+        if (default_identity_path(path, sizeof(path)) != WZP_OK) {
+            return 1;
+        }
+        id_path = path;
+    }
+    wzp_identity id;
+    if (load_identity(id_path, &id, out, err) != WZP_OK) {
+        return 1;
+    }
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    wzp_relay_server_config cfg = {opts->listen, id.seed, opts->rooms};
+    wzp_relay_server *server = NULL;
+    int rc = wzp_relay_server_new(&loop, &cfg, &server);
+    wzp_identity_wipe(&id);
+    if (rc != WZP_OK) {
+        fprintf(err, "wzp-relay: cannot listen on %s: %s\n", opts->listen, wzp_strerror(rc));
+        uv_loop_close(&loop);
+        return 1;
+    }
+    uint8_t fp[32];
+    char fptext[WZP_TLS_FINGERPRINT_TEXT];
+    wzp_relay_server_fingerprint(server, fp);
+    wzp_tls_fingerprint_format(fp, fptext);
+    const char *colon = strrchr(opts->listen, ':');
+    fprintf(out,
+            "wzp-relay %s listening on %.*s:%u (UDP, QUIC)\n"
+            "TLS fingerprint: %s\n"
+            "(clients pin this fingerprint; Ctrl-C stops the relay)\n",
+            wzp_version(), colon ? (int)(colon - opts->listen) : 0, opts->listen,
+            wzp_relay_server_port(server), fptext);
+    fflush(out);
+    uv_signal_t sigint, sigterm;
+    uv_signal_init(&loop, &sigint);
+    uv_signal_init(&loop, &sigterm);
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    fprintf(out, "wzp-relay: shutting down\n");
+    uv_close((uv_handle_t *)&sigint, NULL);
+    uv_close((uv_handle_t *)&sigterm, NULL);
+    wzp_relay_server_free(server);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return 0;
+}
