@@ -37,6 +37,10 @@ typedef struct wzp_quic_callbacks {
     void (*on_signal)(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user);
     /* The connection is gone (`error` 0 for a clean close); the handle is invalid afterwards. */
     void (*on_closed)(wzp_quic_conn *c, int error, const char *reason, void *user);
+    /* A datagram that is not for a known QUIC connection (the media plane shares the socket).
+     * Return true if it was taken; false lets the endpoint try it as a new QUIC connection. */
+    bool (*on_datagram)(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                        const struct sockaddr *from, void *user);
 } wzp_quic_callbacks;
 
 typedef struct wzp_quic_config {
@@ -67,6 +71,11 @@ void wzp_quic_close(wzp_quic_conn *c, const char *reason);
  * same value, no one else can. Used for the media hop keys and the call channel binding.
  * Errors: WZP_ERR_STATE (handshake not complete), WZP_ERR_CRYPTO. */
 WZP_MUST_CHECK int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]);
+/* Send one datagram from the endpoint's socket (the media plane). Best effort, never blocks. */
+void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                            const struct sockaddr *to);
+/* The peer's current address (for the media plane's first packets). */
+const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c);
 const char *wzp_quic_conn_sni(const wzp_quic_conn *c);
 void *wzp_quic_conn_get_user(const wzp_quic_conn *c);
 void wzp_quic_conn_set_user(wzp_quic_conn *c, void *user);

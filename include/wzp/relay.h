@@ -75,7 +75,10 @@ WZP_MUST_CHECK int wzp_rooms_update_message(const wzp_rooms *r, const char *room
  * cannot be replayed on another connection. The relay answers RegisterPresenceAck and sends
  * RoomUpdate to the whole room on every join and leave; it routes PeerSignal envelopes (the
  * end-to-end key exchange) to the named member of the same room, stamping the sender's
- * fingerprint. It never sees a media key. */
+ * fingerprint. After a join it sends MediaSession {session_id}; media datagrams (mediaplane.h,
+ * hop keys from the connection's exporter) from a member fan out to the rest of its room,
+ * re-sealed per receiver; an authentic datagram from a new address moves the member there. It
+ * never sees a media key. */
 
 #ifndef WZP_RELAY_SERVER_H
 #define WZP_RELAY_SERVER_H
@@ -98,6 +101,9 @@ void wzp_relay_server_free(wzp_relay_server *s);
 uint16_t wzp_relay_server_port(const wzp_relay_server *s);
 void wzp_relay_server_fingerprint(const wzp_relay_server *s, uint8_t out[32]);
 const wzp_rooms *wzp_relay_server_rooms(const wzp_relay_server *s);
+/* Media datagrams authenticated in, sent out (fan-out), and refused (unknown, forged, replayed). */
+void wzp_relay_server_media_stats(const wzp_relay_server *s, uint64_t *in, uint64_t *out,
+                                  uint64_t *refused);
 
 /* The signed RegisterPresence a client sends on connection `exporter` (from WZP_JOIN_EXPORTER). */
 WZP_MUST_CHECK int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32],

@@ -67,9 +67,10 @@ typedef enum wzp_signal_type {
     WZP_SIG_REFLECT_RESPONSE,
     WZP_SIG_FEDERATED_SIGNAL_FORWARD,
     /* ours, appended (older peers log an unknown variant and drop them): */
-    WZP_SIG_KEY_CONFIRM, /* handshake key confirmation */
-    WZP_SIG_SENDER_KEY,  /* a room sender key sealed for one peer */
-    WZP_SIG_PEER_SIGNAL, /* relay-routed envelope between two room members */
+    WZP_SIG_KEY_CONFIRM,   /* handshake key confirmation */
+    WZP_SIG_SENDER_KEY,    /* a room sender key sealed for one peer */
+    WZP_SIG_PEER_SIGNAL,   /* relay-routed envelope between two room members */
+    WZP_SIG_MEDIA_SESSION, /* relay -> client: the media-plane session id after joining */
     WZP_SIG_TYPE_COUNT
 } wzp_signal_type;
 
@@ -268,6 +269,9 @@ struct wzp_signal {
             char *from_fingerprint; /* set by the relay from the sender's authenticated identity */
             wzp_signal *inner;      /* owned */
         } peer_signal;
+        struct {
+            uint32_t session_id;
+        } media_session;
     } u;
 };
 

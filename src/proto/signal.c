@@ -135,6 +135,8 @@ static const wzp__sig_field f_peer_signal[] = {
     FIELD(peer_signal, inner, INNER, 0),
 };
 
+static const wzp__sig_field f_media_session[] = {FIELD(media_session, session_id, U32, 0)};
+
 const wzp__sig_variant wzp__sig_variants[WZP_SIG_TYPE_COUNT] = {
     [WZP_SIG_CALL_OFFER] = VARIANT("CallOffer", f_call_offer),
     [WZP_SIG_CALL_ANSWER] = VARIANT("CallAnswer", f_call_answer),
@@ -173,6 +175,7 @@ const wzp__sig_variant wzp__sig_variants[WZP_SIG_TYPE_COUNT] = {
     [WZP_SIG_KEY_CONFIRM] = VARIANT("KeyConfirm", f_key_confirm),
     [WZP_SIG_SENDER_KEY] = VARIANT("SenderKey", f_sender_key),
     [WZP_SIG_PEER_SIGNAL] = VARIANT("PeerSignal", f_peer_signal),
+    [WZP_SIG_MEDIA_SESSION] = VARIANT("MediaSession", f_media_session),
 };
 
 const char *wzp_signal_type_name(wzp_signal_type type) {

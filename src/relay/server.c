@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wzp/mediaplane.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 
@@ -16,6 +17,9 @@
 typedef struct member {
     uint32_t sid; /* 0 until registered */
     char room[WZP_ROOM_NAME_MAX + 1];
+    wzp_hop_rx hop_rx;            /* client -> relay */
+    wzp_hop_tx hop_tx;            /* relay -> client */
+    struct sockaddr_storage addr; /* where its media goes (moves with authentic packets) */
 } member;
 
 struct wzp_relay_server {
@@ -24,6 +28,8 @@ struct wzp_relay_server {
     wzp_tls_identity *tls;
     wzp_rooms *rooms;
     uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
+    uint8_t dgram[2048];
+    uint64_t media_in, media_out, media_refused;
 };
 
 static void send_msg(wzp_relay_server *s, wzp_quic_conn *c, const wzp_signal *m) {
@@ -100,6 +106,69 @@ static const char *join_error(int rc) {
     }
 }
 
+/* Hop keys from this connection's exporter, the return address, and the session id to the
+ * client (MediaSession). */
+static void start_media(wzp_relay_server *s, wzp_quic_conn *c, member *mb) {
+    uint8_t exporter[32];
+    wzp_hop_keys keys;
+    if (wzp_quic_export(c, WZP_HOP_EXPORTER_LABEL, exporter) != WZP_OK ||
+        wzp_hop_keys_derive(exporter, &keys) != WZP_OK) {
+        return;
+    }
+    wzp_hop_rx_init(&mb->hop_rx, mb->sid, keys.client_to_relay);
+    wzp_hop_tx_init(&mb->hop_tx, mb->sid, keys.relay_to_client);
+    memcpy(&mb->addr, wzp_quic_conn_remote(c), sizeof(mb->addr));
+    sodium_memzero(&keys, sizeof(keys));
+    wzp_signal *m = wzp_signal_new(WZP_SIG_MEDIA_SESSION);
+    if (m != NULL) {
+        m->u.media_session.session_id = mb->sid;
+        send_msg(s, c, m);
+        wzp_signal_free(m);
+    }
+}
+
+static socklen_t addr_len(const struct sockaddr *a) {
+    return a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* A media datagram: authenticate it for its session, follow the sender if it moved, and fan
+ * it out to the rest of the room, re-sealed for each receiver's hop. */
+static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                        const struct sockaddr *from, void *user) {
+    wzp_relay_server *s = user;
+    uint32_t sid = 0;
+    if (wzp_hop_peek_session(data, len, &sid) != WZP_OK) {
+        return false;
+    }
+    wzp_session *ses = wzp_rooms_get(s->rooms, sid);
+    member *mb = ses != NULL ? wzp_quic_conn_get_user(ses->user) : NULL;
+    const uint8_t *pkt;
+    size_t plen = 0;
+    if (mb == NULL || wzp_hop_open(&mb->hop_rx, data, len, &pkt, &plen) != WZP_OK) {
+        s->media_refused++; /* unknown session, forged MAC or replay: nothing is sent anywhere */
+        return mb != NULL;
+    }
+    s->media_in++;
+    if (memcmp(&mb->addr, from, addr_len(from)) != 0) {
+        memset(&mb->addr, 0, sizeof(mb->addr));
+        memcpy(&mb->addr, from, addr_len(from)); /* roaming: an authentic packet moved it */
+    }
+    wzp_rooms_touch(s->rooms, sid, uv_now(s->loop));
+    uint32_t sids[MAX_ROOM_FANOUT];
+    size_t n = wzp_rooms_fanout(s->rooms, sid, sids, MAX_ROOM_FANOUT);
+    for (size_t i = 0; i < n; i++) {
+        wzp_session *dst = wzp_rooms_get(s->rooms, sids[i]);
+        member *dm = dst != NULL ? wzp_quic_conn_get_user(dst->user) : NULL;
+        size_t out = 0;
+        if (dm != NULL &&
+            wzp_hop_seal(&dm->hop_tx, pkt, plen, s->dgram, sizeof(s->dgram), &out) == WZP_OK) {
+            wzp_quic_send_datagram(ep, s->dgram, out, (const struct sockaddr *)&dm->addr);
+            s->media_out++;
+        }
+    }
+    return true;
+}
+
 /* Verify a RegisterPresence against this connection and join the room of its SNI. */
 static void do_join(wzp_relay_server *s, wzp_quic_conn *c, member *mb, const wzp_signal *m) {
     uint8_t exporter[32], tbs[sizeof(WZP_JOIN_LABEL) + 32];
@@ -130,6 +199,7 @@ static void do_join(wzp_relay_server *s, wzp_quic_conn *c, member *mb, const wzp
     }
     fprintf(stderr, "wzp-relay: joined room=%.12s fp=%s sessions=%zu\n", room, fptext,
             wzp_rooms_total(s->rooms));
+    start_media(s, c, mb);
     send_ack(s, c, NULL);
     announce(s, room);
 }
@@ -217,7 +287,8 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
         rc = wzp_rooms_new(&cfg->rooms, &s->rooms);
     }
     if (rc == WZP_OK) {
-        wzp_quic_config qc = {cfg->listen, s->tls, {s, on_established, on_signal, on_closed}};
+        wzp_quic_config qc = {
+            cfg->listen, s->tls, {s, on_established, on_signal, on_closed, on_datagram}};
         rc = wzp_quic_endpoint_new(loop, &qc, &s->ep);
     }
     if (rc != WZP_OK) {
@@ -250,4 +321,11 @@ void wzp_relay_server_fingerprint(const wzp_relay_server *s, uint8_t out[32]) {
 
 const wzp_rooms *wzp_relay_server_rooms(const wzp_relay_server *s) {
     return s->rooms;
+}
+
+void wzp_relay_server_media_stats(const wzp_relay_server *s, uint64_t *in, uint64_t *out,
+                                  uint64_t *refused) {
+    *in = s->media_in;
+    *out = s->media_out;
+    *refused = s->media_refused;
 }

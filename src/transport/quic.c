@@ -561,12 +561,17 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     ngtcp2_version_cid vc;
     int rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, CID_LEN);
     if (rv != 0) {
-        return; /* not QUIC (version negotiation is not offered: one version only) */
+        /* not QUIC-shaped: perhaps media (version negotiation is not offered: one version) */
+        if (ep->cfg.cb.on_datagram != NULL) {
+            (void)ep->cfg.cb.on_datagram(ep, data, len, from, ep->cfg.cb.user);
+        }
+        return;
     }
     wzp_quic_conn *c = find_conn(ep, vc.dcid, vc.dcidlen);
     if (c != NULL) {
         conn_read(c, data, len, from, from_len);
-    } else {
+    } else if (ep->cfg.cb.on_datagram == NULL ||
+               !ep->cfg.cb.on_datagram(ep, data, len, from, ep->cfg.cb.user)) {
         accept_conn(ep, data, len, from, from_len);
     }
 }
@@ -751,6 +756,16 @@ int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]) 
     return gnutls_prf_rfc5705(c->tls, strlen(label), label, 0, NULL, 32, (char *)out) == 0
                ? WZP_OK
                : WZP_ERR_CRYPTO;
+}
+
+void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                            const struct sockaddr *to) {
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
+    (void)uv_udp_try_send(&ep->udp, &b, 1, to);
+}
+
+const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c) {
+    return (const struct sockaddr *)&c->remote;
 }
 
 const char *wzp_quic_conn_sni(const wzp_quic_conn *c) {

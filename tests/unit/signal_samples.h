@@ -210,6 +210,9 @@ static wzp_signal *sample_signal(wzp_signal_type t, bool full) {
             return NULL;
         }
         break;
+    case WZP_SIG_MEDIA_SESSION:
+        m->u.media_session.session_id = 0x7FFFFFFF;
+        break;
     default:
         break; /* unit variants */
     }

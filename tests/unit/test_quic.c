@@ -66,7 +66,7 @@ static void run_world(world *w, bool right_pin) {
     uint8_t seed[32] = {7};
     wzp_tls_identity *id = NULL;
     assert_int_equal(wzp_tls_identity_from_seed(seed, &id), 0);
-    wzp_quic_callbacks cb = {w, on_established, on_signal, on_closed};
+    wzp_quic_callbacks cb = {w, on_established, on_signal, on_closed, NULL};
     wzp_quic_config scfg = {"127.0.0.1:0", id, cb}, ccfg = {"127.0.0.1:0", NULL, cb};
     assert_int_equal(wzp_quic_endpoint_new(&w->loop, &scfg, &w->server), 0);
     assert_int_equal(wzp_quic_endpoint_new(&w->loop, &ccfg, &w->client), 0);
