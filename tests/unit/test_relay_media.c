@@ -7,7 +7,7 @@
  */
 #include <uv.h>
 
-#include "testutil.h"
+#include "relay_testutil.h"
 #include "wzp/mediaplane.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
@@ -37,23 +37,11 @@ static struct {
     bool shutting_down;
 } g;
 
-static void send_json(wzp_quic_conn *c, const wzp_signal *m) {
-    static uint8_t buf[4096];
-    size_t n = 0;
-    assert_int_equal(wzp_signal_encode(m, buf, sizeof(buf), &n), 0);
-    assert_int_equal(wzp_quic_send_signal(c, buf, n), 0);
-}
-
 static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     (void)sni;
     (void)user;
     client *cl = wzp_quic_conn_get_user(c);
-    uint8_t exporter[32];
-    assert_int_equal(wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter), 0);
-    wzp_signal *m = NULL;
-    assert_int_equal(wzp_relay_make_join(&cl->id, exporter, NULL, &m), 0);
-    send_json(c, m);
-    wzp_signal_free(m);
+    relay_test_join(c, &cl->id, false);
     return 0;
 }
 

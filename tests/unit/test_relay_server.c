@@ -3,7 +3,7 @@
  * the named member of the same room, and a forged registration is refused. */
 #include <uv.h>
 
-#include "testutil.h"
+#include "relay_testutil.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 
@@ -33,26 +33,11 @@ typedef struct world {
 
 static world g_w;
 
-static void send_json(wzp_quic_conn *c, const wzp_signal *m) {
-    static uint8_t buf[4096];
-    size_t n = 0;
-    assert_int_equal(wzp_signal_encode(m, buf, sizeof(buf), &n), 0);
-    assert_int_equal(wzp_quic_send_signal(c, buf, n), 0);
-}
-
 static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     (void)sni;
     (void)user;
     client *cl = wzp_quic_conn_get_user(c);
-    uint8_t exporter[32];
-    assert_int_equal(wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter), 0);
-    if (cl->forge) {
-        exporter[0] ^= 1; /* a registration made for another connection */
-    }
-    wzp_signal *m = NULL;
-    assert_int_equal(wzp_relay_make_join(&cl->id, exporter, "tester", &m), 0);
-    send_json(c, m);
-    wzp_signal_free(m);
+    relay_test_join(c, &cl->id, cl->forge);
     return 0;
 }
 
@@ -117,7 +102,7 @@ static void on_tick(uv_timer_t *t) {
             assert_int_equal(wzp_signal_set_str(&m->u.peer_signal.to_fingerprint, to), 0);
             m->u.peer_signal.inner = wzp_signal_new(WZP_SIG_KEY_CONFIRM);
             m->u.peer_signal.inner->u.key_confirm.mac.len = 32;
-            send_json(a->conn, m);
+            relay_test_send(a->conn, m);
             wzp_signal_free(m);
             g_w.step = 1;
         }
