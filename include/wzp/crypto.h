@@ -177,6 +177,13 @@ typedef struct wzp_session_keys {
     uint8_t key_id;
 } wzp_session_keys;
 
+/* The binding of a handshake between two members of a relay room: SHA-256 of
+ * "wzp/v1 pair-binding\0" and the two members' connection exporters (EXPORTER-wzp-call-binding),
+ * smaller first. Each member knows its own exporter; the relay stamps the peer's on the
+ * PeerSignal it forwards (docs/SECURITY.md). */
+void wzp_pair_binding(const uint8_t own[32], const uint8_t peer[32], uint8_t out[32]);
+#define WZP_CALL_BINDING_EXPORTER "EXPORTER-wzp-call-binding"
+
 /* Start a handshake. `binding` ties every signature to one channel (docs/SECURITY.md: the TLS
  * exporter of the QUIC connection the call's signalling runs on). The identity is copied. */
 WZP_MUST_CHECK int wzp_hs_new(wzp_hs_role role, const wzp_identity *me,

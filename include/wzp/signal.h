@@ -267,7 +267,8 @@ struct wzp_signal {
         struct {
             char *to_fingerprint;
             char *from_fingerprint; /* set by the relay from the sender's authenticated identity */
-            wzp_signal *inner;      /* owned */
+            wzp_sig_bytes from_binding; /* set by the relay: the sender's connection exporter */
+            wzp_signal *inner;          /* owned */
         } peer_signal;
         struct {
             uint32_t session_id;

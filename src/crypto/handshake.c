@@ -535,6 +535,18 @@ int wzp_hs_open(wzp_handshake *hs, const uint8_t *in, size_t len, uint8_t *out, 
     return WZP_OK;
 }
 
+void wzp_pair_binding(const uint8_t own[32], const uint8_t peer[32], uint8_t out[32]) {
+    static const char label[] = "wzp/v1 pair-binding";
+    const uint8_t *lo = memcmp(own, peer, 32) <= 0 ? own : peer;
+    const uint8_t *hi = lo == own ? peer : own;
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)label, sizeof(label)); /* with its NUL */
+    crypto_hash_sha256_update(&st, lo, 32);
+    crypto_hash_sha256_update(&st, hi, 32);
+    crypto_hash_sha256_final(&st, out);
+}
+
 /* ---- test hooks (handshake_internal.h) -------------------------------------------------- */
 
 void wzp__hs_set_ephemeral(wzp_handshake *hs, const uint8_t sk[WZP_KEY_SIZE]) {

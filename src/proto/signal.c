@@ -132,6 +132,7 @@ static const wzp__sig_field f_sender_key[] = {
 static const wzp__sig_field f_peer_signal[] = {
     FIELD(peer_signal, to_fingerprint, STR, 0),
     FIELD(peer_signal, from_fingerprint, STR, WZP__F_OPT),
+    FIELD(peer_signal, from_binding, BYTES, WZP__F_OPT),
     FIELD(peer_signal, inner, INNER, 0),
 };
 

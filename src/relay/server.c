@@ -29,6 +29,7 @@ struct wzp_relay_server {
     wzp_rooms *rooms;
     uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
     uint8_t dgram[2048];
+    uint8_t fwd[2048];
     uint64_t media_in, media_out, media_refused;
 };
 
@@ -156,12 +157,21 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     wzp_rooms_touch(s->rooms, sid, uv_now(s->loop));
     uint32_t sids[MAX_ROOM_FANOUT];
     size_t n = wzp_rooms_fanout(s->rooms, sid, sids, MAX_ROOM_FANOUT);
+    if (plen + 4 > sizeof(s->fwd)) {
+        return true;
+    }
+    /* receivers learn whose media it is: the sender's session id goes first */
+    s->fwd[0] = (uint8_t)(sid >> 24);
+    s->fwd[1] = (uint8_t)(sid >> 16);
+    s->fwd[2] = (uint8_t)(sid >> 8);
+    s->fwd[3] = (uint8_t)sid;
+    memcpy(s->fwd + 4, pkt, plen);
     for (size_t i = 0; i < n; i++) {
         wzp_session *dst = wzp_rooms_get(s->rooms, sids[i]);
         member *dm = dst != NULL ? wzp_quic_conn_get_user(dst->user) : NULL;
         size_t out = 0;
-        if (dm != NULL &&
-            wzp_hop_seal(&dm->hop_tx, pkt, plen, s->dgram, sizeof(s->dgram), &out) == WZP_OK) {
+        if (dm != NULL && wzp_hop_seal(&dm->hop_tx, s->fwd, plen + 4, s->dgram, sizeof(s->dgram),
+                                       &out) == WZP_OK) {
             wzp_quic_send_datagram(ep, s->dgram, out, (const struct sockaddr *)&dm->addr);
             s->media_out++;
         }
@@ -204,8 +214,9 @@ static void do_join(wzp_relay_server *s, wzp_quic_conn *c, member *mb, const wzp
     announce(s, room);
 }
 
-/* Deliver a PeerSignal to the named member of the sender's room, with the sender stamped. */
-static void route_peer(wzp_relay_server *s, const member *mb, wzp_signal *m) {
+/* Deliver a PeerSignal to the named member of the sender's room, with the sender's fingerprint
+ * and connection exporter stamped (the receiver builds the pair binding from it). */
+static void route_peer(wzp_relay_server *s, wzp_quic_conn *c, const member *mb, wzp_signal *m) {
     wzp_session *from = wzp_rooms_get(s->rooms, mb->sid);
     uint32_t sids[MAX_ROOM_FANOUT];
     size_t n = wzp_rooms_fanout(s->rooms, mb->sid, sids, MAX_ROOM_FANOUT);
@@ -215,9 +226,13 @@ static void route_peer(wzp_relay_server *s, const member *mb, wzp_signal *m) {
     }
     char fptext[WZP_FINGERPRINT_TEXT];
     wzp_fingerprint_format(from->fingerprint, fptext);
-    if (wzp_signal_set_str(&m->u.peer_signal.from_fingerprint, fptext) != WZP_OK) {
+    wzp_sig_bytes *b = &m->u.peer_signal.from_binding;
+    if (wzp_signal_set_str(&m->u.peer_signal.from_fingerprint, fptext) != WZP_OK ||
+        wzp_quic_export(c, WZP_CALL_BINDING_EXPORTER, b->data) != WZP_OK) {
         return;
     }
+    b->present = true;
+    b->len = 32;
     for (size_t i = 0; i < n; i++) {
         wzp_session *dst = wzp_rooms_get(s->rooms, sids[i]);
         if (dst != NULL && sodium_memcmp(dst->fingerprint, to, WZP_FINGERPRINT_SIZE) == 0) {
@@ -252,7 +267,7 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
     if (m->type == WZP_SIG_REGISTER_PRESENCE && mb->sid == 0) {
         do_join(s, c, mb, m);
     } else if (m->type == WZP_SIG_PEER_SIGNAL && mb->sid != 0) {
-        route_peer(s, mb, m);
+        route_peer(s, c, mb, m);
     } else if (m->type == WZP_SIG_HANGUP) {
         wzp_quic_close(c, "hangup");
     }

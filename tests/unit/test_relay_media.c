@@ -82,8 +82,16 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         const uint8_t *p;
         size_t n = 0;
         if (g.c[i].sid == sid && wzp_hop_open(&g.c[i].rx, data, len, &p, &n) == 0) {
+            assert_true(n >= 4); /* the sender's session id, then its packet */
+            uint32_t sender =
+                (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+            bool known = false;
+            for (int j = 0; j < NC; j++) {
+                known = known || (g.c[j].sid == sender && j != i);
+            }
+            assert_true(known);
             g.c[i].received++;
-            snprintf(g.c[i].last, sizeof(g.c[i].last), "%.*s", (int)n, p);
+            snprintf(g.c[i].last, sizeof(g.c[i].last), "%.*s", (int)(n - 4), p + 4);
         }
     }
     return true;

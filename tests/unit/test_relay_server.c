@@ -57,6 +57,17 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
     } else if (m->type == WZP_SIG_PEER_SIGNAL) {
         cl->peer_signals++;
         snprintf(cl->peer_from, sizeof(cl->peer_from), "%s", m->u.peer_signal.from_fingerprint);
+        /* the relay stamped the sender's connection exporter: both ends derive one binding */
+        assert_true(m->u.peer_signal.from_binding.present);
+        assert_int_equal(m->u.peer_signal.from_binding.len, 32);
+        uint8_t own[32], pair_b[32], pair_a[32];
+        assert_int_equal(wzp_quic_export(c, WZP_CALL_BINDING_EXPORTER, own), 0);
+        wzp_pair_binding(own, m->u.peer_signal.from_binding.data, pair_b);
+        uint8_t a_exp[32];
+        assert_int_equal(wzp_quic_export(g_w.clients[0].conn, WZP_CALL_BINDING_EXPORTER, a_exp), 0);
+        wzp_pair_binding(a_exp, own, pair_a);
+        assert_memory_equal(pair_a, pair_b, 32);
+        assert_memory_equal(a_exp, m->u.peer_signal.from_binding.data, 32);
     }
     wzp_signal_free(m);
 }
