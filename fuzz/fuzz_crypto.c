@@ -57,6 +57,7 @@ static void fuzz_handshake(const uint8_t *d, size_t n) {
     wzp_signal *out = NULL, *offer = NULL;
     uint8_t k[32], id;
     wzp_sender_key sk;
+    uint32_t sid = 0;
     if (wzp_hs_new(WZP_HS_CALLEE, &g_b, g_binding, &callee) != 0 ||
         wzp_hs_new(WZP_HS_CALLER, &g_a, g_binding, &caller) != 0 ||
         wzp_hs_make_offer(caller, good, 1, NULL, &offer) != 0) {
@@ -66,7 +67,8 @@ static void fuzz_handshake(const uint8_t *d, size_t n) {
         abort(); /* only a signature by a key we hold could be valid */
     }
     if (wzp_hs_on_answer(caller, m, &out) == 0 || wzp_hs_on_confirm(callee, m, &out) == 0 ||
-        wzp_hs_on_rekey(caller, m, k, &id) == 0 || wzp_sender_key_unwrap(caller, m, &sk) == 0) {
+        wzp_hs_on_rekey(caller, m, k, &id) == 0 ||
+        wzp_sender_key_unwrap(caller, m, &sk, &sid) == 0) {
         abort();
     }
     wzp_signal_free(offer);

@@ -12,6 +12,34 @@ extern "C" {
 /* `wzp-client identity new|show|import [options]`; argv[0] is "identity". */
 int wzp_client_identity_main(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 
+#ifndef WZP_CLIENT_ENGINE_H
+#define WZP_CLIENT_ENGINE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wzp/crypto.h"
+
+/* A call in a relay room: join, end-to-end keys with every other member (pairwise handshake,
+ * then sender keys), send a tone, record what the room says. */
+typedef struct wzp_client_options {
+    const char *relay;       /* "IP:port" */
+    const char *room;        /* room name; its hash is the SNI */
+    const uint8_t *relay_fp; /* 32-byte pin of the relay's certificate */
+    const wzp_identity *identity;
+    const char *alias;  /* NULL: none */
+    double send_tone_s; /* seconds of tone to send (0: listen only) */
+    double tone_hz;     /* default 440 */
+    const char *record; /* WAV file for what the room says, or NULL */
+    double duration_s;  /* how long to stay in the room */
+} wzp_client_options;
+
+/* Run the call in the foreground. Returns a process exit code: 0 done, 1 setup error, 3 the
+ * relay refused us, 4 the relay could not be reached or its certificate did not match. */
+int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err);
+/* `wzp-client [options] [RELAY_ADDR]` (see --help). */
+int wzp_client_main(int argc, char **argv, FILE *out, FILE *err);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

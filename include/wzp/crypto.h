@@ -248,12 +248,13 @@ void wzp_sender_key_ratchet(wzp_sender_key *sk);
 /* The media key and key id of the current step. */
 void wzp_sender_key_media(const wzp_sender_key *sk, uint8_t key[WZP_KEY_SIZE], uint8_t *key_id);
 void wzp_sender_key_wipe(wzp_sender_key *sk);
-/* The SenderKey message carrying `sk` sealed for one peer over their pairwise channel. */
+/* The SenderKey message carrying `sk` sealed for one peer over their pairwise channel, with
+ * the sender's media session id (so receivers know whose media the key opens). */
 WZP_MUST_CHECK int wzp_sender_key_wrap(wzp_handshake *peer, const wzp_sender_key *sk,
-                                       wzp_signal **msg);
+                                       uint32_t session_id, wzp_signal **msg);
 /* Unwrap a peer's SenderKey message. Errors: WZP_ERR_AUTH, WZP_ERR_MALFORMED, WZP_ERR_REPLAY. */
 WZP_MUST_CHECK int wzp_sender_key_unwrap(wzp_handshake *peer, const wzp_signal *msg,
-                                         wzp_sender_key *out);
+                                         wzp_sender_key *out, uint32_t *session_id);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@
 #include "proto/bytes.h"
 #include "wzp/crypto.h"
 
-#define PLAIN_SIZE (4 + 1 + WZP_KEY_SIZE)
+#define PLAIN_SIZE (4 + 1 + WZP_KEY_SIZE + 4)
 
 int wzp_sender_key_new(uint32_t epoch, wzp_sender_key *out) {
     int rc = wzp_crypto_init();
@@ -43,11 +43,13 @@ void wzp_sender_key_wipe(wzp_sender_key *sk) {
     sodium_memzero(sk, sizeof(*sk));
 }
 
-int wzp_sender_key_wrap(wzp_handshake *peer, const wzp_sender_key *sk, wzp_signal **msg) {
+int wzp_sender_key_wrap(wzp_handshake *peer, const wzp_sender_key *sk, uint32_t session_id,
+                        wzp_signal **msg) {
     uint8_t plain[PLAIN_SIZE];
     wzp__put_u32be(plain, sk->epoch);
     plain[4] = sk->step;
     memcpy(plain + 5, sk->chain, WZP_KEY_SIZE);
+    wzp__put_u32be(plain + 5 + WZP_KEY_SIZE, session_id);
     wzp_signal *m = wzp_signal_new(WZP_SIG_SENDER_KEY);
     int rc = m == NULL ? WZP_ERR_NOMEM : WZP_OK;
     if (rc == WZP_OK) {
@@ -65,7 +67,8 @@ int wzp_sender_key_wrap(wzp_handshake *peer, const wzp_sender_key *sk, wzp_signa
     return WZP_OK;
 }
 
-int wzp_sender_key_unwrap(wzp_handshake *peer, const wzp_signal *msg, wzp_sender_key *out) {
+int wzp_sender_key_unwrap(wzp_handshake *peer, const wzp_signal *msg, wzp_sender_key *out,
+                          uint32_t *session_id) {
     if (msg->type != WZP_SIG_SENDER_KEY) {
         return WZP_ERR_MALFORMED;
     }
@@ -80,6 +83,7 @@ int wzp_sender_key_unwrap(wzp_handshake *peer, const wzp_signal *msg, wzp_sender
         out->epoch = wzp__get_u32be(plain);
         out->step = plain[4];
         memcpy(out->chain, plain + 5, WZP_KEY_SIZE);
+        *session_id = wzp__get_u32be(plain + 5 + WZP_KEY_SIZE);
     }
     sodium_memzero(plain, sizeof(plain));
     return rc;

@@ -456,15 +456,16 @@ static void test_removed_member_cannot_decrypt_the_next_epoch(void **state) {
     call_start(&ac);
     call_establish(&ac);
     wzp_sender_key e1, e2, bob_copy, carol_copy;
+    uint32_t sid_out = 0;
     assert_int_equal(wzp_sender_key_new(1, &e1), 0);
     wzp_signal *to_bob = NULL, *to_carol = NULL;
-    assert_int_equal(wzp_sender_key_wrap(ab.ha, &e1, &to_bob), 0);
-    assert_int_equal(wzp_sender_key_wrap(ac.ha, &e1, &to_carol), 0);
+    assert_int_equal(wzp_sender_key_wrap(ab.ha, &e1, 77, &to_bob), 0);
+    assert_int_equal(wzp_sender_key_wrap(ac.ha, &e1, 77, &to_carol), 0);
     /* Carol cannot open what was sealed for Bob */
-    assert_int_equal(wzp_sender_key_unwrap(ac.hb, to_bob, &carol_copy), WZP_ERR_AUTH);
-    assert_int_equal(wzp_sender_key_unwrap(ab.hb, to_bob, &bob_copy), 0);
-    assert_int_equal(wzp_sender_key_unwrap(ac.hb, to_carol, &carol_copy), 0);
-    assert_int_equal(wzp_sender_key_unwrap(ab.hb, to_bob, &bob_copy), WZP_ERR_REPLAY);
+    assert_int_equal(wzp_sender_key_unwrap(ac.hb, to_bob, &carol_copy, &sid_out), WZP_ERR_AUTH);
+    assert_int_equal(wzp_sender_key_unwrap(ab.hb, to_bob, &bob_copy, &sid_out), 0);
+    assert_int_equal(wzp_sender_key_unwrap(ac.hb, to_carol, &carol_copy, &sid_out), 0);
+    assert_int_equal(wzp_sender_key_unwrap(ab.hb, to_bob, &bob_copy, &sid_out), WZP_ERR_REPLAY);
     uint8_t key[32], key_id;
     wzp_sender_key_media(&carol_copy, key, &key_id);
     wzp_media_rx carol;
@@ -472,8 +473,8 @@ static void test_removed_member_cannot_decrypt_the_next_epoch(void **state) {
     wzp_media_rx_add_key(&carol, key, key_id, 0);
     assert_int_equal(wzp_sender_key_new(2, &e2), 0); /* Carol left: new epoch */
     wzp_signal_free(to_bob);
-    assert_int_equal(wzp_sender_key_wrap(ab.ha, &e2, &to_bob), 0);
-    assert_int_equal(wzp_sender_key_unwrap(ab.hb, to_bob, &bob_copy), 0);
+    assert_int_equal(wzp_sender_key_wrap(ab.ha, &e2, 77, &to_bob), 0);
+    assert_int_equal(wzp_sender_key_unwrap(ab.hb, to_bob, &bob_copy, &sid_out), 0);
     wzp_media_tx alice;
     wzp_sender_key_media(&e2, key, &key_id);
     wzp_media_tx_init(&alice, key, key_id);
@@ -498,6 +499,7 @@ static void test_removed_member_cannot_decrypt_the_next_epoch(void **state) {
     assert_memory_equal(k1, k2, 32);
     assert_int_equal(i1, i2);
     assert_int_equal(i1, 2 * 16 + 1);
+    assert_int_equal(sid_out, 77); /* the sender's media session travels sealed with the key */
     wzp_signal_free(to_bob);
     wzp_signal_free(to_carol);
     call_end(&ab);

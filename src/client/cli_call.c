@@ -1,0 +1,121 @@
+/* `wzp-client [options] [RELAY_ADDR]`: options -> wzp_client_run(). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "wzp/client.h"
+#include "wzp/transport.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: wzp-client [options] [RELAY_ADDR]      (default 127.0.0.1:4433)\n"
+               "       wzp-client identity new|show|import ...\n"
+               "  --relay-fp FP      the relay's TLS fingerprint (printed by wzp-relay); required\n"
+               "  --room NAME        room to join (default \"default\")\n"
+               "  --send-tone SECS   send a tone for SECS seconds\n"
+               "  --tone-hz HZ       tone frequency (default 440)\n"
+               "  --record FILE      write what the room says to a 48 kHz WAV file\n"
+               "  --duration SECS    stay this long (default: the tone plus 3 s, or 10 s)\n"
+               "  --alias NAME       the name others see\n"
+               "  --identity FILE    identity file (default $XDG_CONFIG_HOME/wzp/identity,\n"
+               "                     created on first use)\n"
+               "Exit codes: 0 done, 1 setup error, 2 usage, 3 refused by the relay,\n"
+               "4 relay unreachable or certificate mismatch.\n");
+}
+
+static int load_or_create(const char *path, wzp_identity *id, FILE *out, FILE *err) {
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) {
+        if (wzp_identity_generate(id) != WZP_OK || wzp_identity_save(path, id) != WZP_OK) {
+            fprintf(err, "wzp-client: cannot create identity %s\n", path);
+            return 1;
+        }
+        char fp[WZP_FINGERPRINT_TEXT];
+        wzp_fingerprint_format(id->fingerprint, fp);
+        fprintf(out, "wzp-client: new identity %s written to %s\n", fp, path);
+        return 0;
+    }
+    int rc = wzp_identity_load(path, id);
+    if (rc != WZP_OK) {
+        fprintf(err, "wzp-client: cannot load %s: %s\n", path, wzp_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
+    static const struct option opts[] = {{"relay-fp", required_argument, NULL, 'f'},
+                                         {"room", required_argument, NULL, 'r'},
+                                         {"send-tone", required_argument, NULL, 't'},
+                                         {"tone-hz", required_argument, NULL, 'z'},
+                                         {"record", required_argument, NULL, 'o'},
+                                         {"duration", required_argument, NULL, 'd'},
+                                         {"alias", required_argument, NULL, 'a'},
+                                         {"identity", required_argument, NULL, 'i'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    wzp_client_options o = {"127.0.0.1:4433", "default", NULL, NULL, NULL, 0, 440, NULL, 0};
+    const char *fp_text = NULL, *id_path = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            fp_text = optarg;
+            break;
+        case 'r':
+            o.room = optarg;
+            break;
+        case 't':
+            o.send_tone_s = atof(optarg);
+            break;
+        case 'z':
+            o.tone_hz = atof(optarg);
+            break;
+        case 'o':
+            o.record = optarg;
+            break;
+        case 'd':
+            o.duration_s = atof(optarg);
+            break;
+        case 'a':
+            o.alias = optarg;
+            break;
+        case 'i':
+            id_path = optarg;
+            break;
+        case 'h':
+            usage(out);
+            return 0;
+        default:
+            usage(err);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        o.relay = argv[optind++];
+    }
+    uint8_t pin[WZP_TLS_FINGERPRINT_SIZE];
+    if (optind != argc || fp_text == NULL || wzp_tls_fingerprint_parse(fp_text, pin) != WZP_OK) {
+        fprintf(err, "wzp-client: --relay-fp must be the relay's fingerprint (ab:cd:... x32)\n");
+        usage(err);
+        return 2;
+    }
+    o.relay_fp = pin;
+    if (o.duration_s <= 0) {
+        o.duration_s = o.send_tone_s > 0 ? o.send_tone_s + 3 : 10;
+    }
+    char def[4096];
+    if (id_path == NULL && wzp_identity_default_path(def, sizeof(def)) == WZP_OK) {
+        id_path = def;
+    }
+    wzp_identity id;
+    if (id_path == NULL || load_or_create(id_path, &id, out, err) != 0) {
+        return 1;
+    }
+    o.identity = &id;
+    int rc = wzp_client_run(&o, out, err);
+    wzp_identity_wipe(&id);
+    return rc;
+}

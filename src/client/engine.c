@@ -1,0 +1,438 @@
+/*
+ * The client call engine (include/wzp/client.h): one QUIC connection to the relay for
+ * signalling, hop-authenticated media datagrams on the same socket, and end-to-end keys with
+ * every other member of the room: a "hello" PeerSignal lets each side learn the other's
+ * connection exporter (stamped by the relay), the lower fingerprint then calls the higher one
+ * (offer, answer, key confirmation both ways), and each side sends its sender key over the
+ * confirmed pairwise channel. Media: call encoder (sealed with our sender key) out; a call
+ * decoder per sender (opened with theirs) in, mixed every 20 ms.
+ */
+#include <math.h>
+#include <sndfile.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "proto/bytes.h"
+#include "wzp/call.h"
+#include "wzp/client.h"
+#include "wzp/mediaplane.h"
+#include "wzp/quic.h"
+#include "wzp/relay.h"
+
+#define MAX_PEERS 32
+#define TICK_MS   20
+
+typedef struct peer {
+    bool used;
+    uint8_t fp[WZP_FINGERPRINT_SIZE];
+    char fptext[WZP_FINGERPRINT_TEXT];
+    bool has_binding;
+    uint8_t binding[32];
+    wzp_handshake *hs;
+    bool key_sent;
+    uint32_t sid; /* the peer's media session, from its sender key */
+    wzp_call_decoder *dec;
+} peer;
+
+typedef struct engine {
+    const wzp_client_options *o;
+    FILE *out, *err;
+    uv_loop_t loop;
+    uv_timer_t tick;
+    wzp_quic_endpoint *ep;
+    wzp_quic_conn *conn;
+    struct sockaddr_storage relay_addr;
+    uint8_t own_exporter[32];
+    uint32_t sid;
+    wzp_hop_tx htx;
+    wzp_hop_rx hrx;
+    wzp_sender_key my_key;
+    wzp_call_encoder *enc;
+    peer peers[MAX_PEERS];
+    SNDFILE *rec;
+    uint64_t start_ms, sent_samples;
+    int exit_code;
+    bool stopping;
+    uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
+    wzp_datagram dg[WZP_CALL_MAX_OUT];
+} engine;
+
+static void send_signal(engine *e, const wzp_signal *m) {
+    size_t n = 0;
+    if (e->conn == NULL || wzp_signal_encode(m, e->json, sizeof(e->json), &n) != WZP_OK ||
+        wzp_quic_send_signal(e->conn, e->json, n) != WZP_OK) {
+        fprintf(e->err, "wzp-client: could not send %s\n", wzp_signal_type_name(m->type));
+    }
+}
+
+/* Wrap `inner` (taken) in a PeerSignal to `p` and send it. */
+static void send_to_peer(engine *e, peer *p, wzp_signal *inner) {
+    wzp_signal *m = wzp_signal_new(WZP_SIG_PEER_SIGNAL);
+    if (m == NULL || wzp_signal_set_str(&m->u.peer_signal.to_fingerprint, p->fptext) != WZP_OK) {
+        wzp_signal_free(m);
+        wzp_signal_free(inner);
+        return;
+    }
+    m->u.peer_signal.inner = inner;
+    send_signal(e, m);
+    wzp_signal_free(m);
+}
+
+static peer *find_peer(engine *e, const uint8_t fp[WZP_FINGERPRINT_SIZE], bool create) {
+    peer *free_slot = NULL;
+    for (int i = 0; i < MAX_PEERS; i++) {
+        if (e->peers[i].used && sodium_memcmp(e->peers[i].fp, fp, WZP_FINGERPRINT_SIZE) == 0) {
+            return &e->peers[i];
+        }
+        if (!e->peers[i].used && free_slot == NULL) {
+            free_slot = &e->peers[i];
+        }
+    }
+    if (!create || free_slot == NULL) {
+        return NULL;
+    }
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->used = true;
+    memcpy(free_slot->fp, fp, WZP_FINGERPRINT_SIZE);
+    wzp_fingerprint_format(fp, free_slot->fptext);
+    return free_slot;
+}
+
+static bool we_call(const engine *e, const peer *p) {
+    return memcmp(e->o->identity->fingerprint, p->fp, WZP_FINGERPRINT_SIZE) < 0;
+}
+
+static void start_call(engine *e, peer *p) {
+    const wzp_profile *good = wzp_profile_get(WZP_PROFILE_GOOD);
+    wzp_signal *offer = NULL;
+    if (wzp_hs_new(WZP_HS_CALLER, e->o->identity, p->binding, &p->hs) != WZP_OK ||
+        wzp_hs_make_offer(p->hs, good, 1, e->o->alias, &offer) != WZP_OK) {
+        return;
+    }
+    send_to_peer(e, p, offer);
+}
+
+static void send_sender_key(engine *e, peer *p) {
+    wzp_signal *m = NULL;
+    if (!p->key_sent && wzp_hs_get_state(p->hs) == WZP_HS_ESTABLISHED &&
+        wzp_sender_key_wrap(p->hs, &e->my_key, e->sid, &m) == WZP_OK) {
+        p->key_sent = true;
+        send_to_peer(e, p, m);
+    }
+}
+
+/* The peer's sender key arrived: a decoder for its media. */
+static void take_sender_key(engine *e, peer *p, const wzp_signal *m) {
+    wzp_sender_key sk;
+    uint32_t sid = 0;
+    if (p->hs == NULL || wzp_sender_key_unwrap(p->hs, m, &sk, &sid) != WZP_OK) {
+        return;
+    }
+    uint8_t key[32], key_id;
+    wzp_sender_key_media(&sk, key, &key_id);
+    wzp_call_config cfg = wzp_call_default_config();
+    if (p->dec == NULL && wzp_call_decoder_new(&cfg, &p->dec) != WZP_OK) {
+        return;
+    }
+    wzp_call_decoder_add_key(p->dec, key, key_id, uv_now(&e->loop));
+    p->sid = sid;
+    sodium_memzero(key, sizeof(key));
+    wzp_sender_key_wipe(&sk);
+    fprintf(e->out, "wzp-client: end-to-end keys with %s ready\n", p->fptext);
+}
+
+static void on_peer_signal(engine *e, wzp_signal *m) {
+    uint8_t fp[WZP_FINGERPRINT_SIZE];
+    const wzp_sig_bytes *b = &m->u.peer_signal.from_binding;
+    if (m->u.peer_signal.from_fingerprint == NULL || m->u.peer_signal.inner == NULL ||
+        wzp_fingerprint_parse(m->u.peer_signal.from_fingerprint, fp) != WZP_OK || b->len != 32) {
+        return;
+    }
+    peer *p = find_peer(e, fp, true);
+    if (p == NULL) {
+        return;
+    }
+    if (!p->has_binding) {
+        wzp_pair_binding(e->own_exporter, b->data, p->binding);
+        p->has_binding = true;
+        if (we_call(e, p) && p->hs == NULL) {
+            start_call(e, p);
+        }
+    }
+    wzp_signal *in = m->u.peer_signal.inner, *reply = NULL;
+    switch (in->type) {
+    case WZP_SIG_CALL_OFFER:
+        if (p->hs == NULL && !we_call(e, p) &&
+            wzp_hs_new(WZP_HS_CALLEE, e->o->identity, p->binding, &p->hs) == WZP_OK &&
+            wzp_hs_on_offer(p->hs, in, wzp_profile_get(WZP_PROFILE_GOOD), 1, &reply) == WZP_OK) {
+            send_to_peer(e, p, reply);
+        }
+        break;
+    case WZP_SIG_CALL_ANSWER:
+        if (p->hs != NULL && wzp_hs_on_answer(p->hs, in, &reply) == WZP_OK) {
+            send_to_peer(e, p, reply);
+        }
+        break;
+    case WZP_SIG_KEY_CONFIRM:
+        if (p->hs != NULL && wzp_hs_on_confirm(p->hs, in, &reply) == WZP_OK) {
+            if (reply != NULL) {
+                send_to_peer(e, p, reply);
+            }
+            send_sender_key(e, p);
+        }
+        break;
+    case WZP_SIG_SENDER_KEY:
+        take_sender_key(e, p, in);
+        break;
+    default:
+        break;
+    }
+}
+
+/* New members get a hello, so they learn our exporter and the pair binding can be formed. */
+static void on_room_update(engine *e, const wzp_signal *m) {
+    fprintf(e->out, "wzp-client: room has %u member(s)\n", m->u.room_update.count);
+    for (size_t i = 0; i < m->u.room_update.participants.count; i++) {
+        uint8_t fp[WZP_FINGERPRINT_SIZE];
+        const char *text = m->u.room_update.participants.items[i].fingerprint;
+        if (wzp_fingerprint_parse(text, fp) != WZP_OK ||
+            sodium_memcmp(fp, e->o->identity->fingerprint, WZP_FINGERPRINT_SIZE) == 0 ||
+            find_peer(e, fp, false) != NULL) {
+            continue;
+        }
+        peer *p = find_peer(e, fp, true);
+        wzp_signal *hello = wzp_signal_new(WZP_SIG_PING);
+        if (p != NULL && hello != NULL) {
+            hello->u.ping.timestamp_ms = uv_now(&e->loop);
+            send_to_peer(e, p, hello);
+        } else {
+            wzp_signal_free(hello);
+        }
+    }
+}
+
+static void on_media_session(engine *e, uint32_t sid) {
+    uint8_t exporter[32], key[32], key_id;
+    wzp_hop_keys keys;
+    if (wzp_quic_export(e->conn, WZP_HOP_EXPORTER_LABEL, exporter) != WZP_OK ||
+        wzp_hop_keys_derive(exporter, &keys) != WZP_OK ||
+        wzp_sender_key_new(1, &e->my_key) != WZP_OK) {
+        return;
+    }
+    e->sid = sid;
+    wzp_hop_tx_init(&e->htx, sid, keys.client_to_relay);
+    wzp_hop_rx_init(&e->hrx, sid, keys.relay_to_client);
+    sodium_memzero(&keys, sizeof(keys));
+    wzp_sender_key_media(&e->my_key, key, &key_id);
+    wzp_call_config cfg = wzp_call_default_config();
+    cfg.vad = cfg.denoise = false; /* a synthetic tone is steady: VAD would call it noise */
+    if (wzp_call_encoder_new(&cfg, key, key_id, &e->enc) != WZP_OK) {
+        fprintf(e->err, "wzp-client: cannot start the audio pipeline\n");
+    }
+    sodium_memzero(key, sizeof(key));
+}
+
+static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user) {
+    engine *e = user;
+    (void)c;
+    wzp_signal *m = NULL;
+    if (wzp_signal_decode(json, len, &m) != WZP_OK) {
+        return;
+    }
+    if (m->type == WZP_SIG_REGISTER_PRESENCE_ACK && !m->u.register_presence_ack.success) {
+        fprintf(e->err, "wzp-client: the relay refused us: %s\n",
+                m->u.register_presence_ack.error ? m->u.register_presence_ack.error : "?");
+        e->exit_code = 3;
+    } else if (m->type == WZP_SIG_MEDIA_SESSION) {
+        on_media_session(e, m->u.media_session.session_id);
+    } else if (m->type == WZP_SIG_ROOM_UPDATE) {
+        on_room_update(e, m);
+    } else if (m->type == WZP_SIG_PEER_SIGNAL) {
+        on_peer_signal(e, m);
+    }
+    wzp_signal_free(m);
+}
+
+static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
+    engine *e = user;
+    (void)sni;
+    wzp_signal *join = NULL;
+    uint8_t exporter[32];
+    if (wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter) != WZP_OK ||
+        wzp_quic_export(c, WZP_CALL_BINDING_EXPORTER, e->own_exporter) != WZP_OK ||
+        wzp_relay_make_join(e->o->identity, exporter, e->o->alias, &join) != WZP_OK) {
+        return -1;
+    }
+    send_signal(e, join);
+    wzp_signal_free(join);
+    fprintf(e->out, "wzp-client: connected to %s, joining room \"%s\"\n", e->o->relay, e->o->room);
+    return 0;
+}
+
+static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *user) {
+    engine *e = user;
+    (void)c;
+    e->conn = NULL;
+    if (!e->stopping) {
+        fprintf(e->err, "wzp-client: connection closed: %s\n", reason ? reason : "?");
+        if (e->exit_code == 0) {
+            e->exit_code = 4;
+            if (error == WZP_ERR_AUTH) {
+                fprintf(e->err, "wzp-client: the relay's certificate does not match --relay-fp\n");
+            }
+        }
+        uv_stop(&e->loop);
+    }
+}
+
+static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                        const struct sockaddr *from, void *user) {
+    engine *e = user;
+    (void)ep;
+    (void)from;
+    const uint8_t *pkt;
+    size_t plen = 0;
+    if (e->sid == 0 || wzp_hop_open(&e->hrx, data, len, &pkt, &plen) != WZP_OK || plen < 4) {
+        return e->sid != 0;
+    }
+    uint32_t sender = wzp__get_u32be(pkt);
+    for (int i = 0; i < MAX_PEERS; i++) {
+        peer *p = &e->peers[i];
+        if (p->used && p->dec != NULL && p->sid == sender) {
+            wzp_quality_report r;
+            bool has = false;
+            if (wzp_call_decoder_receive(p->dec, pkt + 4, plen - 4, uv_now(&e->loop), &r, &has) !=
+                WZP_OK) {
+                fprintf(e->err, "wzp-client: media from %s dropped\n", p->fptext);
+            }
+        }
+    }
+    return true;
+}
+
+/* Every 20 ms: send a frame of tone, play (record) the mix of everyone we hear. */
+static void on_tick(uv_timer_t *t) {
+    engine *e = t->data;
+    uint64_t elapsed = uv_now(&e->loop) - e->start_ms;
+    if ((double)elapsed >= e->o->duration_s * 1000.0) {
+        e->stopping = true;
+        uv_stop(&e->loop);
+        return;
+    }
+    if (e->enc != NULL && (double)e->sent_samples < e->o->send_tone_s * 48000.0) {
+        int16_t pcm[WZP_MAX_FRAME_SAMPLES];
+        size_t fs = wzp_call_encoder_frame_samples(e->enc), n = 0;
+        for (size_t i = 0; i < fs; i++) {
+            double ph = 2.0 * M_PI * e->o->tone_hz * (double)(e->sent_samples + i) / 48000.0;
+            pcm[i] = (int16_t)lrint(0.3 * 32767.0 * sin(ph));
+        }
+        e->sent_samples += fs;
+        if (wzp_call_encoder_push(e->enc, pcm, fs, elapsed, NULL, e->dg, WZP_CALL_MAX_OUT, &n) ==
+            WZP_OK) {
+            for (size_t i = 0; i < n; i++) {
+                uint8_t out[WZP_DATAGRAM_MAX + WZP_HOP_OVERHEAD];
+                size_t len = 0;
+                if (wzp_hop_seal(&e->htx, e->dg[i].data, e->dg[i].len, out, sizeof(out), &len) ==
+                    WZP_OK) {
+                    wzp_quic_send_datagram(e->ep, out, len,
+                                           (const struct sockaddr *)&e->relay_addr);
+                }
+            }
+        }
+    }
+    int32_t mix[960] = {0};
+    for (int i = 0; i < MAX_PEERS; i++) {
+        peer *p = &e->peers[i];
+        int16_t pcm[WZP_MAX_FRAME_SAMPLES];
+        size_t n = 0;
+        wzp_jb_kind kind;
+        if (p->used && p->dec != NULL && wzp_call_decoder_pull(p->dec, pcm, &n, &kind) == WZP_OK) {
+            for (size_t j = 0; j < 960 && j < n; j++) {
+                mix[j] += pcm[j];
+            }
+        }
+    }
+    if (e->rec != NULL) {
+        int16_t out[960];
+        for (int j = 0; j < 960; j++) {
+            out[j] = (int16_t)(mix[j] > 32767 ? 32767 : mix[j] < -32768 ? -32768 : mix[j]);
+        }
+        sf_write_short(e->rec, out, 960);
+    }
+}
+
+static void cleanup(engine *e) {
+    for (int i = 0; i < MAX_PEERS; i++) {
+        wzp_hs_free(e->peers[i].hs);
+        wzp_call_decoder_free(e->peers[i].dec);
+    }
+    wzp_call_encoder_free(e->enc);
+    wzp_sender_key_wipe(&e->my_key);
+    if (e->rec != NULL) {
+        sf_close(e->rec);
+    }
+}
+
+int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
+    engine *e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        return 1;
+    }
+    e->o = o;
+    e->out = out;
+    e->err = err;
+    char sni[WZP_ROOM_SNI_TEXT];
+    wzp_room_sni(o->room, strlen(o->room), sni);
+    uv_loop_init(&e->loop);
+    int rc = 1;
+    if (o->record != NULL) {
+        SF_INFO info = {
+            .samplerate = 48000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+        e->rec = sf_open(o->record, SFM_WRITE, &info);
+        if (e->rec == NULL) {
+            fprintf(err, "wzp-client: cannot write %s\n", o->record);
+            goto done;
+        }
+    }
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&e->relay_addr;
+    char host[64];
+    const char *colon = strrchr(o->relay, ':');
+    if (colon == NULL || (size_t)(colon - o->relay) >= sizeof(host)) {
+        fprintf(err, "wzp-client: relay address must be IP:port\n");
+        goto done;
+    }
+    memcpy(host, o->relay, (size_t)(colon - o->relay));
+    host[colon - o->relay] = '\0';
+    if (uv_ip4_addr(host, atoi(colon + 1), in4) != 0) {
+        fprintf(err, "wzp-client: relay address must be IP:port (IPv4)\n");
+        goto done;
+    }
+    wzp_quic_config qc = {
+        "0.0.0.0:0", NULL, {e, on_established, on_signal, on_closed, on_datagram}};
+    if (wzp_quic_endpoint_new(&e->loop, &qc, &e->ep) != WZP_OK ||
+        wzp_quic_connect(e->ep, o->relay, sni, o->relay_fp, &e->conn) != WZP_OK) {
+        fprintf(err, "wzp-client: cannot start a connection to %s\n", o->relay);
+        goto done;
+    }
+    uv_timer_init(&e->loop, &e->tick);
+    e->tick.data = e;
+    e->start_ms = uv_now(&e->loop);
+    uv_timer_start(&e->tick, on_tick, TICK_MS, TICK_MS);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    rc = e->exit_code;
+    e->stopping = true;
+    uv_timer_stop(&e->tick);
+    uv_close((uv_handle_t *)&e->tick, NULL);
+done:
+    if (e->ep != NULL) {
+        wzp_quic_endpoint_free(e->ep);
+    }
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&e->loop);
+    cleanup(e);
+    free(e);
+    return rc;
+}

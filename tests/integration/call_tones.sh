@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The first real call, as users run it: a relay and four clients on loopback. A sends 440 Hz and
+# B 880 Hz into room x, C records room x, D records room y. Measured from the recordings: C hears
+# both tones at the level sent, A hears B but not itself, D hears nothing. All media is
+# end-to-end encrypted (pairwise handshakes + sender keys), FEC-protected and hop-authenticated.
+set -euo pipefail
+RELAY=$1 CLIENT=$2 TONES=$3
+DIR=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DIR"; }
+trap cleanup EXIT
+cd "$DIR"
+
+"$RELAY" --listen 127.0.0.1:0 --identity relay-id > relay.out 2>&1 &
+RELAY_PID=$!
+PIDS+=("$RELAY_PID")
+for _ in $(seq 50); do grep -q "^TLS fingerprint" relay.out && break; sleep 0.1; done
+PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" relay.out | cut -d: -f2)
+FP=$(grep "^TLS fingerprint" relay.out | cut -d' ' -f3)
+ADDR=127.0.0.1:$PORT
+
+run() { "$CLIENT" --relay-fp "$FP" "$@" "$ADDR" & PIDS+=("$!"); }
+run --identity c.id --room x --record c.wav --duration 8
+run --identity d.id --room y --record d.wav --duration 8
+sleep 0.3
+run --identity a.id --room x --send-tone 6 --record a.wav --duration 7.5
+run --identity b.id --room x --send-tone 6 --tone-hz 880 --duration 7.5
+for p in "${PIDS[@]:1}"; do wait "$p"; done
+
+level() { "$TONES" "$1" 2.5 6 "$2" | cut -d' ' -f2; }
+check() { # file hz min max
+  local l; l=$(level "$1" "$2")
+  echo "$1 at $2 Hz: $l dBFS (want $3..$4)"
+  awk -v l="$l" -v lo="$3" -v hi="$4" 'BEGIN { exit !(l >= lo && l <= hi) }'
+}
+check c.wav 440 -14 -8     # sent at 0.3 of full scale = -10.5 dBFS
+check c.wav 880 -14 -8
+check a.wav 880 -14 -8
+check a.wav 440 -200 -50   # never its own voice back
+check d.wav 440 -200 -50   # another room hears nothing
+check d.wav 880 -200 -50
+# a relay that is not the one pinned: refused with a clear message and exit code 4
+WRONG=$(echo "$FP" | sed 's/^\(..\)/00/')
+set +e
+"$CLIENT" --relay-fp "$WRONG" --identity a.id --room x --duration 3 "$ADDR" > wrong.out 2>&1
+rc=$?
+set -e
+cat wrong.out
+[ "$rc" = 4 ] && grep -q "does not match --relay-fp" wrong.out
+kill -TERM "$RELAY_PID"
+wait "$RELAY_PID"
+echo "call with tones: ok"

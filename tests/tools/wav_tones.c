@@ -1,0 +1,47 @@
+/* Level (dBFS) of given frequencies in a window of a WAV file, by Goertzel: used by the call
+ * integration tests to check what a client recorded. Usage: wav_tones FILE START END HZ... */
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv) {
+    if (argc < 5) {
+        fprintf(stderr, "usage: wav_tones FILE START_S END_S HZ...\n");
+        return 2;
+    }
+    SF_INFO info = {0};
+    SNDFILE *f = sf_open(argv[1], SFM_READ, &info);
+    if (f == NULL || info.channels != 1) {
+        fprintf(stderr, "wav_tones: cannot read %s\n", argv[1]);
+        return 1;
+    }
+    sf_count_t start = (sf_count_t)(atof(argv[2]) * info.samplerate);
+    sf_count_t end = (sf_count_t)(atof(argv[3]) * info.samplerate);
+    if (end > info.frames) {
+        end = info.frames;
+    }
+    if (start >= end) {
+        fprintf(stderr, "wav_tones: window outside the file (%lld frames)\n",
+                (long long)info.frames);
+        return 1;
+    }
+    double *x = malloc(sizeof(double) * (size_t)(end - start));
+    sf_seek(f, start, SEEK_SET);
+    sf_count_t n = sf_read_double(f, x, end - start);
+    sf_close(f);
+    for (int a = 4; a < argc; a++) {
+        double hz = atof(argv[a]), w = 2 * M_PI * hz / info.samplerate, c = 2 * cos(w);
+        double s1 = 0, s2 = 0;
+        for (sf_count_t i = 0; i < n; i++) {
+            double s = x[i] + c * s1 - s2;
+            s2 = s1;
+            s1 = s;
+        }
+        double power = (s1 * s1 + s2 * s2 - c * s1 * s2) / ((double)n * (double)n);
+        double amp = 2 * sqrt(power); /* sine amplitude, full scale = 1 */
+        printf("%g %.1f\n", hz, 20 * log10(amp > 1e-9 ? amp : 1e-9));
+    }
+    free(x);
+    return 0;
+}
