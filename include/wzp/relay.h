@@ -87,10 +87,17 @@ WZP_MUST_CHECK int wzp_rooms_update_message(const wzp_rooms *r, const char *room
 #define WZP_JOIN_LABEL    "wzp/v1 join"
 #define WZP_JOIN_EXPORTER "EXPORTER-wzp-join"
 
+/* Observer of every authenticated media packet the relay forwards (the sealed payload after the
+ * hop MAC is stripped): what an operator with full access to the relay process can see. Tests use
+ * it to show that this is ciphertext the relay cannot open. NULL in production. */
+typedef void (*wzp_relay_tap_fn)(uint32_t sid, const uint8_t *pkt, size_t len, void *user);
+
 typedef struct wzp_relay_server_config {
     const char *listen;  /* "IP:port" */
     const uint8_t *seed; /* 32-byte relay seed: its TLS identity */
     wzp_relay_config rooms;
+    wzp_relay_tap_fn tap; /* optional */
+    void *tap_user;
 } wzp_relay_server_config;
 
 typedef struct wzp_relay_server wzp_relay_server;

@@ -53,7 +53,7 @@ typedef struct engine {
     wzp_call_encoder *enc;
     peer peers[MAX_PEERS];
     SNDFILE *rec;
-    uint64_t start_ms, sent_samples;
+    uint64_t start_ms, sent_samples, played_samples;
     int exit_code;
     bool stopping;
     uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
@@ -313,36 +313,30 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     return true;
 }
 
-/* Every 20 ms: send a frame of tone, play (record) the mix of everyone we hear. */
-static void on_tick(uv_timer_t *t) {
-    engine *e = t->data;
-    uint64_t elapsed = uv_now(&e->loop) - e->start_ms;
-    if ((double)elapsed >= e->o->duration_s * 1000.0) {
-        e->stopping = true;
-        uv_stop(&e->loop);
-        return;
+/* Send one frame of tone stamped `elapsed` ms into the call. */
+static void send_frame(engine *e, uint64_t elapsed) {
+    int16_t pcm[WZP_MAX_FRAME_SAMPLES];
+    size_t fs = wzp_call_encoder_frame_samples(e->enc), n = 0;
+    for (size_t i = 0; i < fs; i++) {
+        double ph = 2.0 * M_PI * e->o->tone_hz * (double)(e->sent_samples + i) / 48000.0;
+        pcm[i] = (int16_t)lrint(0.3 * 32767.0 * sin(ph));
     }
-    if (e->enc != NULL && (double)e->sent_samples < e->o->send_tone_s * 48000.0) {
-        int16_t pcm[WZP_MAX_FRAME_SAMPLES];
-        size_t fs = wzp_call_encoder_frame_samples(e->enc), n = 0;
-        for (size_t i = 0; i < fs; i++) {
-            double ph = 2.0 * M_PI * e->o->tone_hz * (double)(e->sent_samples + i) / 48000.0;
-            pcm[i] = (int16_t)lrint(0.3 * 32767.0 * sin(ph));
-        }
-        e->sent_samples += fs;
-        if (wzp_call_encoder_push(e->enc, pcm, fs, elapsed, NULL, e->dg, WZP_CALL_MAX_OUT, &n) ==
-            WZP_OK) {
-            for (size_t i = 0; i < n; i++) {
-                uint8_t out[WZP_DATAGRAM_MAX + WZP_HOP_OVERHEAD];
-                size_t len = 0;
-                if (wzp_hop_seal(&e->htx, e->dg[i].data, e->dg[i].len, out, sizeof(out), &len) ==
-                    WZP_OK) {
-                    wzp_quic_send_datagram(e->ep, out, len,
-                                           (const struct sockaddr *)&e->relay_addr);
-                }
+    e->sent_samples += fs;
+    if (wzp_call_encoder_push(e->enc, pcm, fs, elapsed, NULL, e->dg, WZP_CALL_MAX_OUT, &n) ==
+        WZP_OK) {
+        for (size_t i = 0; i < n; i++) {
+            uint8_t out[WZP_DATAGRAM_MAX + WZP_HOP_OVERHEAD];
+            size_t len = 0;
+            if (wzp_hop_seal(&e->htx, e->dg[i].data, e->dg[i].len, out, sizeof(out), &len) ==
+                WZP_OK) {
+                wzp_quic_send_datagram(e->ep, out, len, (const struct sockaddr *)&e->relay_addr);
             }
         }
     }
+}
+
+/* Play (record) 20 ms of the mix of everyone we hear. */
+static void play_frame(engine *e) {
     int32_t mix[960] = {0};
     for (int i = 0; i < MAX_PEERS; i++) {
         peer *p = &e->peers[i];
@@ -361,6 +355,38 @@ static void on_tick(uv_timer_t *t) {
             out[j] = (int16_t)(mix[j] > 32767 ? 32767 : mix[j] < -32768 ? -32768 : mix[j]);
         }
         sf_write_short(e->rec, out, 960);
+    }
+}
+
+/* Every 20 ms, driven by the clock rather than by timer callbacks: a process starved of CPU
+ * catches up (up to WZP_CATCHUP_MS at once) so the call keeps real time and the recording stays
+ * aligned with the wall clock; anything further behind is skipped, as a sound card would. */
+#define WZP_CATCHUP_MS 200
+static void on_tick(uv_timer_t *t) {
+    engine *e = t->data;
+    uint64_t elapsed = uv_now(&e->loop) - e->start_ms;
+    if ((double)elapsed >= e->o->duration_s * 1000.0) {
+        e->stopping = true;
+        uv_stop(&e->loop);
+        return;
+    }
+    uint64_t due = elapsed * 48, floor = due > WZP_CATCHUP_MS * 48 ? due - WZP_CATCHUP_MS * 48 : 0;
+    double tone_end = e->o->send_tone_s * 48000.0;
+    if (e->enc != NULL) {
+        size_t fs = wzp_call_encoder_frame_samples(e->enc);
+        if (e->sent_samples < floor) {
+            e->sent_samples = floor - floor % fs;
+        }
+        while (e->sent_samples < due && (double)e->sent_samples < tone_end) {
+            send_frame(e, e->sent_samples / 48);
+        }
+    }
+    if (e->played_samples < floor) {
+        e->played_samples = floor - floor % 960;
+    }
+    while (e->played_samples < due) {
+        play_frame(e);
+        e->played_samples += 960;
     }
 }
 

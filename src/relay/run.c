@@ -60,7 +60,7 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
     }
     uv_loop_t loop;
     uv_loop_init(&loop);
-    wzp_relay_server_config cfg = {opts->listen, id.seed, opts->rooms};
+    wzp_relay_server_config cfg = {opts->listen, id.seed, opts->rooms, NULL, NULL};
     wzp_relay_server *server = NULL;
     int rc = wzp_relay_server_new(&loop, &cfg, &server);
     wzp_identity_wipe(&id);
@@ -77,9 +77,11 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
     fprintf(out,
             "wzp-relay %s listening on %.*s:%u (UDP, QUIC)\n"
             "TLS fingerprint: %s\n"
-            "(clients pin this fingerprint; Ctrl-C stops the relay)\n",
+            "call through it: wzp-client --relay-fp %s --room NAME [--send-tone SECS | --record "
+            "FILE] HOST:%u\n"
+            "(Ctrl-C stops the relay)\n",
             wzp_version(), colon ? (int)(colon - opts->listen) : 0, opts->listen,
-            wzp_relay_server_port(server), fptext);
+            wzp_relay_server_port(server), fptext, fptext, wzp_relay_server_port(server));
     fflush(out);
     uv_signal_t sigint, sigterm;
     uv_signal_init(&loop, &sigint);

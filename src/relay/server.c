@@ -24,6 +24,8 @@ typedef struct member {
 
 struct wzp_relay_server {
     uv_loop_t *loop;
+    wzp_relay_tap_fn tap;
+    void *tap_user;
     wzp_quic_endpoint *ep;
     wzp_tls_identity *tls;
     wzp_rooms *rooms;
@@ -155,6 +157,9 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         memcpy(&mb->addr, from, addr_len(from)); /* roaming: an authentic packet moved it */
     }
     wzp_rooms_touch(s->rooms, sid, uv_now(s->loop));
+    if (s->tap != NULL) {
+        s->tap(sid, pkt, plen, s->tap_user);
+    }
     uint32_t sids[MAX_ROOM_FANOUT];
     size_t n = wzp_rooms_fanout(s->rooms, sid, sids, MAX_ROOM_FANOUT);
     if (plen + 4 > sizeof(s->fwd)) {
@@ -297,6 +302,8 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
         return WZP_ERR_NOMEM;
     }
     s->loop = loop;
+    s->tap = cfg->tap;
+    s->tap_user = cfg->tap_user;
     int rc = wzp_tls_identity_from_seed(cfg->seed, &s->tls);
     if (rc == WZP_OK) {
         rc = wzp_rooms_new(&cfg->rooms, &s->rooms);

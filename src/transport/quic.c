@@ -32,6 +32,8 @@ struct wzp_quic_conn {
     bool server, established, closed, pinned;
     bool in_read;       /* inside ngtcp2_conn_read_pkt: ngtcp2 must not be re-entered */
     bool close_pending; /* wzp_quic_close was called from a callback */
+    bool lingering;     /* closed for the application; waiting for the last signals to be acked */
+    uint64_t linger_until; /* uv_now deadline, then CONNECTION_CLOSE regardless */
     const char *close_reason;
     uint8_t pin[WZP_TLS_FINGERPRINT_SIZE];
     struct sockaddr_storage remote;
@@ -146,7 +148,7 @@ static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t stream
         if (rc != WZP_OK) {
             return NGTCP2_ERR_CALLBACK_FAILURE; /* oversized frame: the stream is broken */
         }
-        if (c->ep->cfg.cb.on_signal != NULL) {
+        if (c->ep->cfg.cb.on_signal != NULL && !c->lingering) {
             c->ep->cfg.cb.on_signal(c, body, blen, c->ep->cfg.cb.user);
         }
     }
@@ -165,6 +167,9 @@ static int acked_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint6
     c->acked += (size_t)len;
     if (c->acked == c->queued) { /* everything acknowledged: rewind the buffer */
         c->acked = c->sent = c->queued = 0;
+    }
+    if (c->lingering && c->queued == 0) {
+        c->close_pending = true; /* the parting words arrived: close once ngtcp2 returns */
     }
     return 0;
 }
@@ -324,7 +329,7 @@ static void finish(wzp_quic_conn *c, int error, const char *reason) {
         return;
     }
     c->closed = true;
-    if (c->ep->cfg.cb.on_closed != NULL) {
+    if (!c->lingering && c->ep->cfg.cb.on_closed != NULL) {
         c->ep->cfg.cb.on_closed(c, error, reason, c->ep->cfg.cb.user);
     }
     conn_free(c);
@@ -380,8 +385,32 @@ static int conn_write(wzp_quic_conn *c) {
     return 0;
 }
 
+/* A close asked for by the application. Signalling still unacknowledged (a refusal and its
+ * reason, a last hang-up) would die with an immediate CONNECTION_CLOSE, so the connection lingers,
+ * invisible to the application, until the peer acknowledges it or WZP_QUIC_LINGER_MS pass. */
+static void close_gracefully(wzp_quic_conn *c, const char *reason) {
+    if (!c->lingering && c->established && !c->ep->closing && c->queued > c->acked) {
+        if (c->ep->cfg.cb.on_closed != NULL) {
+            c->ep->cfg.cb.on_closed(c, 0, reason, c->ep->cfg.cb.user);
+        }
+        c->lingering = true;
+        c->close_pending = false;
+        c->user = NULL;
+        c->linger_until = uv_now(c->ep->loop) + WZP_QUIC_LINGER_MS;
+        arm_timer(c);
+        return;
+    }
+    write_close(c, 0);
+    finish(c, 0, reason);
+}
+
 static void on_timer(uv_timer_t *t) {
     wzp_quic_conn *c = t->data;
+    if (c->lingering && uv_now(c->ep->loop) >= c->linger_until) {
+        write_close(c, 0);
+        finish(c, 0, "linger expired");
+        return;
+    }
     int rv = ngtcp2_conn_handle_expiry(c->conn, now_ns());
     if (rv == NGTCP2_ERR_IDLE_CLOSE) {
         finish(c, WZP_ERR_IO, "idle timeout");
@@ -396,6 +425,10 @@ static void on_timer(uv_timer_t *t) {
 static void arm_timer(wzp_quic_conn *c) {
     ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(c->conn), now = now_ns();
     uint64_t ms = expiry <= now ? 0 : (expiry - now) / NGTCP2_MILLISECONDS + 1;
+    if (c->lingering) {
+        uint64_t t = uv_now(c->ep->loop), left = c->linger_until > t ? c->linger_until - t : 0;
+        ms = ms < left ? ms : left;
+    }
     uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
@@ -478,8 +511,7 @@ static void conn_read(wzp_quic_conn *c, const uint8_t *data, size_t len,
     c->in_read = false;
     if (rv == 0 && c->close_pending) {
         (void)conn_write(c); /* what the callback queued (e.g. the reason) goes first */
-        write_close(c, 0);
-        finish(c, 0, c->close_reason);
+        close_gracefully(c, c->close_reason);
         return;
     }
     if (rv == 0) {
@@ -660,10 +692,10 @@ void wzp_quic_endpoint_free(wzp_quic_endpoint *ep) {
     if (ep == NULL) {
         return;
     }
+    ep->closing = true; /* no lingering: everything closes now */
     while (ep->conns != NULL) {
         wzp_quic_close(ep->conns, "shutting down");
     }
-    ep->closing = true;
     uv_udp_recv_stop(&ep->udp);
     uv_close((uv_handle_t *)&ep->udp, udp_closed);
 }
@@ -715,7 +747,7 @@ int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
 }
 
 int wzp_quic_send_signal(wzp_quic_conn *c, const uint8_t *json, size_t len) {
-    if (c->closed || !c->established || (c->server && c->stream < 0)) {
+    if (c->closed || c->lingering || !c->established || (c->server && c->stream < 0)) {
         return WZP_ERR_STATE; /* a client queues until its stream opens */
     }
     if (len == 0 || len > WZP_SIGNAL_MAX_JSON) {
@@ -738,15 +770,16 @@ int wzp_quic_send_signal(wzp_quic_conn *c, const uint8_t *json, size_t len) {
 }
 
 void wzp_quic_close(wzp_quic_conn *c, const char *reason) {
-    if (c->in_read) { /* ngtcp2 is on the stack: close once it returns */
+    if (c->in_read && !c->ep->closing) { /* ngtcp2 is on the stack: close once it returns */
         c->close_pending = true;
         c->close_reason = reason;
         return;
     }
-    if (c->conn != NULL && !c->closed) {
-        write_close(c, 0);
+    if (c->conn == NULL || c->closed) {
+        finish(c, 0, reason);
+        return;
     }
-    finish(c, 0, reason);
+    close_gracefully(c, reason);
 }
 
 int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]) {
