@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-static void tone(int16_t *pcm, size_t n, double freq, double amp, size_t offset) {
+static inline void tone(int16_t *pcm, size_t n, double freq, double amp, size_t offset) {
     for (size_t i = 0; i < n; i++) {
         pcm[i] =
             (int16_t)lrint(amp * 32767.0 * sin(2.0 * M_PI * freq * (double)(i + offset) / 48000.0));
@@ -15,7 +15,7 @@ static void tone(int16_t *pcm, size_t n, double freq, double amp, size_t offset)
 }
 
 /* Power of `freq` in x (Goertzel). */
-static double goertzel(const int16_t *x, size_t n, double freq) {
+static inline double goertzel(const int16_t *x, size_t n, double freq) {
     double w = 2.0 * M_PI * freq / 48000.0, c = 2.0 * cos(w), s1 = 0, s2 = 0;
     for (size_t i = 0; i < n; i++) {
         double s = x[i] + c * s1 - s2;
@@ -26,7 +26,7 @@ static double goertzel(const int16_t *x, size_t n, double freq) {
 }
 
 /* The strongest frequency in [lo, hi] at 0.05 Hz resolution. */
-static double peak_frequency(const int16_t *x, size_t n, double lo, double hi) {
+static inline double peak_frequency(const int16_t *x, size_t n, double lo, double hi) {
     double best = lo, best_p = -1;
     for (double f = lo; f <= hi; f += 0.05) {
         double p = goertzel(x, n, f);
@@ -39,7 +39,7 @@ static double peak_frequency(const int16_t *x, size_t n, double lo, double hi) {
 }
 
 /* SNR in dB of x against the best-fitting sine of `freq` (any amplitude and phase). */
-static double sine_snr_db(const int16_t *x, size_t n, double freq) {
+static inline double sine_snr_db(const int16_t *x, size_t n, double freq) {
     double ss = 0, sc = 0, cc = 0, xs = 0, xc = 0;
     for (size_t i = 0; i < n; i++) {
         double s = sin(2 * M_PI * freq * (double)i / 48000.0);
@@ -63,7 +63,7 @@ static double sine_snr_db(const int16_t *x, size_t n, double freq) {
 }
 
 /* Longest run of samples whose 1-ms envelope stays below `thresh`, in samples. */
-static size_t longest_gap(const int16_t *x, size_t n, int thresh) {
+static inline size_t longest_gap(const int16_t *x, size_t n, int thresh) {
     size_t best = 0, run = 0;
     for (size_t i = 0; i + 48 <= n; i += 48) {
         int peak = 0;

@@ -3,16 +3,30 @@
  * hop keys from their QUIC connection; a member's media reaches every other member of its room
  * and nobody else; a replayed datagram, one forged with another member's session id and a
  * datagram for an unknown session are refused with nothing sent; a member moving to a new
- * source port keeps talking and hearing (roaming).
+ * source port keeps talking and hearing (roaming). Then A speaks for real (a 440 Hz tone through
+ * the call encoder, end-to-end sealed): everything the relay handles is captured at its tap, and
+ * with every key the relay holds (its seed, A's hop keys) none of it opens, while B, holding A's
+ * sender key, hears the tone from the very same bytes.
  */
+#include <sodium.h>
+#include <stdlib.h>
 #include <uv.h>
 
+#include "audio_util.h"
 #include "relay_testutil.h"
+#include "wzp/call.h"
 #include "wzp/mediaplane.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 
-#define NC 4
+#define NC      4
+#define MAX_E2E 256 /* datagrams of the end-to-end part */
+
+typedef struct capture {
+    size_t n;
+    size_t len[MAX_E2E];
+    uint8_t data[MAX_E2E][WZP_DATAGRAM_MAX];
+} capture;
 
 typedef struct client {
     wzp_identity id;
@@ -20,6 +34,7 @@ typedef struct client {
     uint32_t sid;
     wzp_hop_tx tx;
     wzp_hop_rx rx;
+    wzp_hop_keys keys;
     int received;
     char last[32];
 } client;
@@ -35,7 +50,26 @@ static struct {
     uint8_t saved[256];
     size_t saved_len;
     bool shutting_down;
+    uint64_t in5, out5, refused5; /* relay counters before the end-to-end part */
+    bool e2e;
+    uint8_t a_key[WZP_KEY_SIZE]; /* A's sender key: never given to the relay */
+    size_t e2e_sent;
+    capture tapped, heard; /* what the relay forwarded; what B received from A */
 } g;
+
+static void keep(capture *cap, const uint8_t *pkt, size_t len) {
+    if (cap->n < MAX_E2E && len <= WZP_DATAGRAM_MAX) {
+        memcpy(cap->data[cap->n], pkt, len);
+        cap->len[cap->n++] = len;
+    }
+}
+
+static void on_tap(uint32_t sid, const uint8_t *pkt, size_t len, void *user) {
+    (void)user;
+    if (g.e2e && sid == g.c[0].sid) {
+        keep(&g.tapped, pkt, len);
+    }
+}
 
 static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     (void)sni;
@@ -52,12 +86,12 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
     assert_int_equal(wzp_signal_decode(json, len, &m), 0);
     if (m->type == WZP_SIG_MEDIA_SESSION) {
         uint8_t exporter[32];
-        wzp_hop_keys keys;
+        wzp_hop_keys *keys = &cl->keys;
         assert_int_equal(wzp_quic_export(c, WZP_HOP_EXPORTER_LABEL, exporter), 0);
-        assert_int_equal(wzp_hop_keys_derive(exporter, &keys), 0);
+        assert_int_equal(wzp_hop_keys_derive(exporter, keys), 0);
         cl->sid = m->u.media_session.session_id;
-        wzp_hop_tx_init(&cl->tx, cl->sid, keys.client_to_relay);
-        wzp_hop_rx_init(&cl->rx, cl->sid, keys.relay_to_client);
+        wzp_hop_tx_init(&cl->tx, cl->sid, keys->client_to_relay);
+        wzp_hop_rx_init(&cl->rx, cl->sid, keys->relay_to_client);
     }
     wzp_signal_free(m);
 }
@@ -91,7 +125,12 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
             }
             assert_true(known);
             g.c[i].received++;
-            snprintf(g.c[i].last, sizeof(g.c[i].last), "%.*s", (int)(n - 4), p + 4);
+            if (g.e2e && i == 1 && sender == g.c[0].sid) {
+                keep(&g.heard, p + 4, n - 4);
+            }
+            if (!g.e2e) {
+                snprintf(g.c[i].last, sizeof(g.c[i].last), "%.*s", (int)(n - 4), p + 4);
+            }
         }
     }
     return true;
@@ -105,6 +144,65 @@ static void send_media(wzp_quic_endpoint *ep, client *cl, const char *text) {
     memcpy(g.saved, out, n);
     g.saved_len = n;
     wzp_quic_send_datagram(ep, out, n, (const struct sockaddr *)&g.relay_addr);
+}
+
+/* One second of 440 Hz through A's call encoder, sealed with A's own sender key. */
+static void send_tone_e2e(client *a) {
+    static wzp_datagram dg[WZP_CALL_MAX_OUT];
+    wzp_call_config cc = wzp_call_default_config();
+    wzp_call_encoder *enc = NULL;
+    randombytes_buf(g.a_key, sizeof(g.a_key));
+    assert_int_equal(wzp_call_encoder_new(&cc, g.a_key, 1, &enc), 0);
+    g.e2e = true;
+    int16_t pcm[WZP_MAX_FRAME_SAMPLES];
+    size_t fs = wzp_call_encoder_frame_samples(enc);
+    for (size_t at = 0; at <= 48000; at += fs) {
+        size_t n = 0;
+        tone(pcm, fs, 440.0, 0.3, at);
+        if (at < 48000) {
+            assert_int_equal(
+                wzp_call_encoder_push(enc, pcm, fs, at / 48, NULL, dg, WZP_CALL_MAX_OUT, &n), 0);
+        } else {
+            assert_int_equal(wzp_call_encoder_flush(enc, 1000, dg, WZP_CALL_MAX_OUT, &n), 0);
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint8_t out[WZP_DATAGRAM_MAX + WZP_HOP_OVERHEAD];
+            size_t len = 0;
+            assert_int_equal(wzp_hop_seal(&a->tx, dg[i].data, dg[i].len, out, sizeof(out), &len),
+                             0);
+            wzp_quic_send_datagram(g.ep2, out, len, (const struct sockaddr *)&g.relay_addr);
+            g.e2e_sent++;
+        }
+    }
+    wzp_call_encoder_free(enc);
+}
+
+/* Feed `cap` to a decoder holding `key` (as key id 1); the audio it plays goes to `pcm`. */
+static wzp_call_decoder_stats decode_all(const capture *cap, const uint8_t key[WZP_KEY_SIZE],
+                                         int16_t *pcm, size_t cap_samples, size_t *got) {
+    wzp_call_config cc = wzp_call_default_config();
+    wzp_call_decoder *dec = NULL;
+    assert_int_equal(wzp_call_decoder_new(&cc, &dec), 0);
+    wzp_call_decoder_add_key(dec, key, 1, 0);
+    /* in real time: the datagrams of one second spread over 50 frames, one pull per frame */
+    size_t next = 0;
+    *got = 0;
+    for (size_t f = 0; f < 70 && *got + WZP_MAX_FRAME_SAMPLES <= cap_samples; f++) {
+        for (; next < cap->n && next * 50 < (f + 1) * cap->n; next++) {
+            bool has = false;
+            wzp_quality_report r;
+            assert_int_equal(
+                wzp_call_decoder_receive(dec, cap->data[next], cap->len[next], f * 20, &r, &has),
+                0);
+        }
+        size_t n = 0;
+        wzp_jb_kind kind;
+        assert_int_equal(wzp_call_decoder_pull(dec, pcm + *got, &n, &kind), 0);
+        *got += n;
+    }
+    wzp_call_decoder_stats st = wzp_call_decoder_get_stats(dec);
+    wzp_call_decoder_free(dec);
+    return st;
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -159,7 +257,15 @@ static void on_tick(uv_timer_t *t) {
         break;
     case 4:
         if (a->received == 1) {
+            wzp_relay_server_media_stats(g.relay, &g.in5, &g.out5, &g.refused5);
+            send_tone_e2e(a);
             g.step = 5;
+            g.wait = 0;
+        }
+        break;
+    case 5:
+        if (g.heard.n == g.e2e_sent || g.wait >= 200) {
+            g.step = 6;
             uv_stop(t->loop);
         }
         break;
@@ -173,7 +279,7 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
     memset(&g, 0, sizeof(g));
     assert_int_equal(uv_loop_init(&g.loop), 0);
     uint8_t seed[32] = {9};
-    wzp_relay_server_config cfg = {"127.0.0.1:0", seed, {16, 8, 30000}, NULL, NULL};
+    wzp_relay_server_config cfg = {"127.0.0.1:0", seed, {16, 8, 30000}, on_tap, NULL};
     assert_int_equal(wzp_relay_server_new(&g.loop, &cfg, &g.relay), 0);
     wzp_quic_config qc = {
         "127.0.0.1:0", NULL, {NULL, on_established, on_signal, on_closed, on_datagram}};
@@ -196,17 +302,57 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
     uv_timer_start(&g.tick, on_tick, 10, 10);
     uv_run(&g.loop, UV_RUN_DEFAULT);
     uint64_t in = 0, out = 0, refused = 0;
-    wzp_relay_server_media_stats(g.relay, &in, &out, &refused);
+    in = g.in5;
+    out = g.out5;
+    refused = g.refused5;
     print_message("step %d: received a=%d b=%d c=%d d=%d; relay in %llu out %llu refused %llu\n",
                   g.step, g.c[0].received, g.c[1].received, g.c[2].received, g.c[3].received,
                   (unsigned long long)in, (unsigned long long)out, (unsigned long long)refused);
-    assert_int_equal(g.step, 5);
+    assert_int_equal(g.step, 6);
     assert_int_equal(g.c[3].received, 0); /* room y heard nothing */
     assert_string_equal(g.c[1].last, "roamed");
     assert_string_equal(g.c[0].last, "b0"); /* heard at its new address */
     assert_int_equal(in, 7);                /* 5 + roamed + b0 */
     assert_int_equal(out, 5 * 2 + 2 + 2);
     assert_true(refused >= 3); /* replay, forgery, unknown session */
+
+    /* The end-to-end part: the relay forwarded exactly the bytes B received ... */
+    print_message("end-to-end: %zu datagrams sent, %zu tapped at the relay, %zu heard by B\n",
+                  g.e2e_sent, g.tapped.n, g.heard.n);
+    assert_true(g.e2e_sent > 50);
+    assert_int_equal(g.tapped.n, g.e2e_sent);
+    assert_int_equal(g.heard.n, g.e2e_sent);
+    for (size_t i = 0; i < g.heard.n; i++) {
+        assert_int_equal(g.heard.len[i], g.tapped.len[i]);
+        assert_memory_equal(g.heard.data[i], g.tapped.data[i], g.heard.len[i]);
+    }
+    /* ... which nothing the relay holds can open ... */
+    static int16_t pcm[70 * WZP_MAX_FRAME_SAMPLES];
+    size_t got = 0;
+    const uint8_t *relay_keys[] = {seed, g.c[0].keys.client_to_relay, g.c[0].keys.relay_to_client,
+                                   g.c[1].keys.relay_to_client};
+    for (size_t k = 0; k < sizeof(relay_keys) / sizeof(relay_keys[0]); k++) {
+        uint8_t key[WZP_KEY_SIZE] = {0};
+        memcpy(key, relay_keys[k], k == 0 ? sizeof(seed) : WZP_KEY_SIZE);
+        wzp_call_decoder_stats st = decode_all(&g.tapped, key, pcm, sizeof(pcm) / 2, &got);
+        print_message("relay key %zu: %llu frames played, %llu authentication failures\n", k,
+                      (unsigned long long)st.frames_played, (unsigned long long)st.auth_failures);
+        assert_int_equal(st.frames_played + st.frames_recovered, 0);
+        assert_true(st.auth_failures >= 50);
+        assert_true(goertzel(pcm, got, 440.0) < 1e-6); /* not a trace of the tone */
+    }
+    /* ... and B, with A's sender key, hears the tone. */
+    wzp_call_decoder_stats st = decode_all(&g.heard, g.a_key, pcm, sizeof(pcm) / 2, &got);
+    size_t start = 0;
+    while (start < got && abs(pcm[start]) < 1000) {
+        start++;
+    }
+    assert_true(start + 960 + 24000 <= got);
+    double hz = peak_frequency(pcm + start + 960, 24000, 400.0, 480.0); /* 0.5 s inside it */
+    print_message("B with A's key: %llu frames played, tone at %.2f Hz\n",
+                  (unsigned long long)st.frames_played, hz);
+    assert_int_equal(st.frames_played, 50);
+    assert_true(fabs(hz - 440.0) < 1.0);
     g.shutting_down = true;
     uv_timer_stop(&g.tick);
     uv_close((uv_handle_t *)&g.tick, NULL);
