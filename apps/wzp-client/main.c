@@ -6,6 +6,7 @@
 #include "wzp/version.h"
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* status lines reach a log file or pipe as they happen */
     if (argc >= 2 && strcmp(argv[1], "identity") == 0) {
         return wzp_client_identity_main(argc - 1, argv + 1, stdin, stdout, stderr);
     }

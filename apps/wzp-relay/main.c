@@ -15,8 +15,8 @@ static void usage(FILE *f) {
             "                       (default $XDG_STATE_HOME/wzp/relay-identity)\n"
             "  --max-sessions N     sessions on this relay (default %d)\n"
             "  --max-per-room N     members of one room (default %d)\n"
-            "Today the relay serves the control plane: rooms by SNI, RoomUpdate, end-to-end key\n"
-            "exchange routing. Media forwarding lands with the rest of the transport issue.\n",
+            "The relay joins clients into rooms (chosen by TLS SNI), routes their end-to-end key\n"
+            "exchange and forwards their media, which it cannot decrypt, to the other members.\n",
             WZP_RELAY_MAX_SESSIONS_DEFAULT, WZP_RELAY_MAX_PER_ROOM_DEFAULT);
 }
 

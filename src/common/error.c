@@ -43,14 +43,22 @@ const char *wzp_strerror(int err) {
         return "need more input";
     case WZP_ERR_MISSING_FIELD:
         return "required field missing";
-    case WZP_ERR_AUTH: return "authentication failed";
-    case WZP_ERR_REPLAY: return "replayed or too old";
-    case WZP_ERR_UNKNOWN_KEY: return "unknown key id";
-    case WZP_ERR_STATE: return "operation not valid in this state";
-    case WZP_ERR_NO_COMMON_PROFILE: return "no common quality profile";
-    case WZP_ERR_IO: return "input/output error";
-    case WZP_ERR_PERMISSION: return "unsafe file permissions";
-    case WZP_ERR_CRYPTO: return "crypto library failure";
+    case WZP_ERR_AUTH:
+        return "authentication failed";
+    case WZP_ERR_REPLAY:
+        return "replayed or too old";
+    case WZP_ERR_UNKNOWN_KEY:
+        return "unknown key id";
+    case WZP_ERR_STATE:
+        return "operation not valid in this state";
+    case WZP_ERR_NO_COMMON_PROFILE:
+        return "no common quality profile";
+    case WZP_ERR_IO:
+        return "input/output error";
+    case WZP_ERR_PERMISSION:
+        return "unsafe file permissions";
+    case WZP_ERR_CRYPTO:
+        return "crypto library failure";
     }
     return "unknown error";
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A member killed with SIGKILL (no hang-up, no CONNECTION_CLOSE) is cleaned up: the relay drops
+# it when QUIC's 30 s idle timeout expires, tells the room, and the survivor keeps its call.
+set -euo pipefail
+RELAY=$1 CLIENT=$2
+DIR=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DIR"; }
+trap cleanup EXIT
+cd "$DIR"
+
+"$RELAY" --listen 127.0.0.1:0 --identity relay-id > relay.out 2>&1 &
+RELAY_PID=$!
+PIDS+=("$RELAY_PID")
+for _ in $(seq 50); do grep -q "^TLS fingerprint" relay.out && break; sleep 0.1; done
+PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" relay.out | cut -d: -f2)
+FP=$(grep "^TLS fingerprint" relay.out | cut -d' ' -f3)
+
+"$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 120 "127.0.0.1:$PORT" > a.out 2>&1 &
+A_PID=$!
+PIDS+=("$A_PID")
+"$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 120 "127.0.0.1:$PORT" > b.out 2>&1 &
+B_PID=$!
+PIDS+=("$B_PID")
+for _ in $(seq 100); do grep -q "keys with .* ready" b.out && break; sleep 0.1; done
+grep -q "keys with .* ready" b.out
+kill -KILL "$A_PID"
+KILLED=$(date +%s)
+# bounded wait: the idle timeout is 30 s
+for _ in $(seq 450); do grep -q "(idle timeout) sessions=1" relay.out && break; sleep 0.1; done
+cat relay.out b.out
+grep -q "left room=.* (idle timeout) sessions=1" relay.out
+echo "relay dropped the killed member after $(( $(date +%s) - KILLED )) s"
+for _ in $(seq 20); do [ "$(grep -c "room has 1 member" b.out)" -ge 1 ] && break; sleep 0.1; done
+tail -1 b.out | grep -q "room has 1 member(s)"   # the survivor was told
+kill -0 "$B_PID"                                 # and is still in its call
+kill -TERM "$B_PID" "$RELAY_PID"
+wait "$RELAY_PID" || true
+echo "killed peer cleaned up: ok"
