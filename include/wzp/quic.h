@@ -24,6 +24,7 @@ extern "C" {
 #define WZP_QUIC_IDLE_TIMEOUT_MS 30000
 #define WZP_QUIC_MAX_CONNS       1024
 #define WZP_QUIC_SEND_BUFFER     (256 * 1024) /* unacknowledged signalling bytes per connection */
+#define WZP_QUIC_SERVER_SOCKBUF  (4 * 1024 * 1024) /* accepting endpoints' UDP buffers */
 #define WZP_QUIC_LINGER_MS       2000 /* a closed connection waits this long for its last signals */
 
 typedef struct wzp_quic_endpoint wzp_quic_endpoint;

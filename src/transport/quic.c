@@ -666,6 +666,14 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
         free(ep); /* (a failed uv_udp_init leaves nothing to close) */
         return rc;
     }
+    if (cfg->identity != NULL) {
+        /* a relay takes bursts (hundreds of Initials at once, a room's fan-out): ask for deep
+         * socket buffers; best effort, the kernel caps them at net.core.[rw]mem_max */
+        int size = WZP_QUIC_SERVER_SOCKBUF;
+        (void)uv_recv_buffer_size((uv_handle_t *)&ep->udp, &size);
+        size = WZP_QUIC_SERVER_SOCKBUF;
+        (void)uv_send_buffer_size((uv_handle_t *)&ep->udp, &size);
+    }
     int namelen = sizeof(ep->local);
     uv_udp_getsockname(&ep->udp, (struct sockaddr *)&ep->local, &namelen);
     ep->local_len = (socklen_t)namelen;

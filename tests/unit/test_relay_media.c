@@ -13,20 +13,14 @@
 #include <uv.h>
 
 #include "audio_util.h"
+#include "e2e_testutil.h"
 #include "relay_testutil.h"
 #include "wzp/call.h"
 #include "wzp/mediaplane.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 
-#define NC      4
-#define MAX_E2E 256 /* datagrams of the end-to-end part */
-
-typedef struct capture {
-    size_t n;
-    size_t len[MAX_E2E];
-    uint8_t data[MAX_E2E][WZP_DATAGRAM_MAX];
-} capture;
+#define NC 4
 
 typedef struct client {
     wzp_identity id;
@@ -56,13 +50,6 @@ static struct {
     size_t e2e_sent;
     capture tapped, heard; /* what the relay forwarded; what B received from A */
 } g;
-
-static void keep(capture *cap, const uint8_t *pkt, size_t len) {
-    if (cap->n < MAX_E2E && len <= WZP_DATAGRAM_MAX) {
-        memcpy(cap->data[cap->n], pkt, len);
-        cap->len[cap->n++] = len;
-    }
-}
 
 static void on_tap(uint32_t sid, const uint8_t *pkt, size_t len, void *user) {
     (void)user;
@@ -175,34 +162,6 @@ static void send_tone_e2e(client *a) {
         }
     }
     wzp_call_encoder_free(enc);
-}
-
-/* Feed `cap` to a decoder holding `key` (as key id 1); the audio it plays goes to `pcm`. */
-static wzp_call_decoder_stats decode_all(const capture *cap, const uint8_t key[WZP_KEY_SIZE],
-                                         int16_t *pcm, size_t cap_samples, size_t *got) {
-    wzp_call_config cc = wzp_call_default_config();
-    wzp_call_decoder *dec = NULL;
-    assert_int_equal(wzp_call_decoder_new(&cc, &dec), 0);
-    wzp_call_decoder_add_key(dec, key, 1, 0);
-    /* in real time: the datagrams of one second spread over 50 frames, one pull per frame */
-    size_t next = 0;
-    *got = 0;
-    for (size_t f = 0; f < 70 && *got + WZP_MAX_FRAME_SAMPLES <= cap_samples; f++) {
-        for (; next < cap->n && next * 50 < (f + 1) * cap->n; next++) {
-            bool has = false;
-            wzp_quality_report r;
-            assert_int_equal(
-                wzp_call_decoder_receive(dec, cap->data[next], cap->len[next], f * 20, &r, &has),
-                0);
-        }
-        size_t n = 0;
-        wzp_jb_kind kind;
-        assert_int_equal(wzp_call_decoder_pull(dec, pcm + *got, &n, &kind), 0);
-        *got += n;
-    }
-    wzp_call_decoder_stats st = wzp_call_decoder_get_stats(dec);
-    wzp_call_decoder_free(dec);
-    return st;
 }
 
 static void on_tick(uv_timer_t *t) {
