@@ -1,12 +1,13 @@
 /*
  * The media plane through a real relay on loopback: after joining, members get a session id and
  * hop keys from their QUIC connection; a member's media reaches every other member of its room
- * and nobody else; a replayed datagram, one forged with another member's session id and a
- * datagram for an unknown session are refused with nothing sent; a member moving to a new
- * source port keeps talking and hearing (roaming). Then A speaks for real (a 440 Hz tone through
- * the call encoder, end-to-end sealed): everything the relay handles is captured at its tap, and
- * with every key the relay holds (its seed, A's hop keys) none of it opens, while B, holding A's
- * sender key, hears the tone from the very same bytes.
+ * and nobody else; a replayed datagram, one forged with another member's session id, both of
+ * those again from a spoofed source address, and a datagram for an unknown session are refused
+ * with nothing sent (no fan-out, nothing to the spoofed address, the member stays where it is); a
+ * member moving to a new source port keeps talking and hearing (roaming). Then A speaks for real (a
+ * 440 Hz tone through the call encoder, end-to-end sealed): everything the relay handles is
+ * captured at its tap, and with every key the relay holds (its seed, A's hop keys) none of it
+ * opens, while B, holding A's sender key, hears the tone from the very same bytes.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -38,6 +39,8 @@ static struct {
     uv_timer_t tick;
     wzp_relay_server *relay;
     wzp_quic_endpoint *ep, *ep2; /* ep2: A's new socket after roaming */
+    wzp_quic_endpoint *spoofer;  /* sends A's packets from an address A never used */
+    int spoof_rx;                /* anything the relay sent to the spoofed address */
     struct sockaddr_in relay_addr;
     client c[NC];
     int step, wait;
@@ -123,6 +126,17 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     return true;
 }
 
+static bool on_spoofer_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                                const struct sockaddr *from, void *user) {
+    (void)ep;
+    (void)data;
+    (void)len;
+    (void)from;
+    (void)user;
+    g.spoof_rx++;
+    return true;
+}
+
 static void send_media(wzp_quic_endpoint *ep, client *cl, const char *text) {
     uint8_t out[256];
     size_t n = 0;
@@ -193,6 +207,12 @@ static void on_tick(uv_timer_t *t) {
             size_t n = 0;
             assert_int_equal(wzp_hop_seal(&forger, (const uint8_t *)"evil", 4, out, 64, &n), 0);
             wzp_quic_send_datagram(g.ep, out, n, (const struct sockaddr *)&g.relay_addr);
+            /* spoofed source: A's own (captured) packet and a forged one from another address */
+            wzp_quic_send_datagram(g.spoofer, g.saved, g.saved_len,
+                                   (const struct sockaddr *)&g.relay_addr);
+            forger.counter = 900;
+            assert_int_equal(wzp_hop_seal(&forger, (const uint8_t *)"evil", 4, out, 64, &n), 0);
+            wzp_quic_send_datagram(g.spoofer, out, n, (const struct sockaddr *)&g.relay_addr);
             forger.sid = 0x1234;
             assert_int_equal(wzp_hop_seal(&forger, (const uint8_t *)"evil", 4, out, 64, &n), 0);
             wzp_quic_send_datagram(g.ep, out, n, (const struct sockaddr *)&g.relay_addr);
@@ -202,9 +222,10 @@ static void on_tick(uv_timer_t *t) {
         break;
     case 2:
         if (g.wait >= 20) { /* 200 ms: anything the attacks caused would be here by now */
-            assert_int_equal(b->received, 5);
+            assert_int_equal(b->received, 5); /* no fan-out of anything refused */
             assert_int_equal(c->received, 5);
-            send_media(g.ep2, a, "roamed"); /* A now speaks from another socket */
+            assert_int_equal(g.spoof_rx, 0); /* and no reply to the spoofed address */
+            send_media(g.ep2, a, "roamed");  /* A now speaks from another socket */
             g.step = 3;
         }
         break;
@@ -244,6 +265,8 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
         "127.0.0.1:0", NULL, {NULL, on_established, on_signal, on_closed, on_datagram}};
     assert_int_equal(wzp_quic_endpoint_new(&g.loop, &qc, &g.ep), 0);
     assert_int_equal(wzp_quic_endpoint_new(&g.loop, &qc, &g.ep2), 0);
+    wzp_quic_config sq = {"127.0.0.1:0", NULL, {NULL, NULL, NULL, NULL, on_spoofer_datagram}};
+    assert_int_equal(wzp_quic_endpoint_new(&g.loop, &sq, &g.spoofer), 0);
     uv_ip4_addr("127.0.0.1", wzp_relay_server_port(g.relay), &g.relay_addr);
     uint8_t pin[32];
     wzp_relay_server_fingerprint(g.relay, pin);
@@ -273,7 +296,8 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
     assert_string_equal(g.c[0].last, "b0"); /* heard at its new address */
     assert_int_equal(in, 7);                /* 5 + roamed + b0 */
     assert_int_equal(out, 5 * 2 + 2 + 2);
-    assert_true(refused >= 3); /* replay, forgery, unknown session */
+    assert_true(refused >= 5); /* replay, forgery, spoofed replay and forgery, unknown session */
+    assert_int_equal(g.spoof_rx, 0);
 
     /* The end-to-end part: the relay forwarded exactly the bytes B received ... */
     print_message("end-to-end: %zu datagrams sent, %zu tapped at the relay, %zu heard by B\n",
@@ -317,6 +341,7 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
     uv_close((uv_handle_t *)&g.tick, NULL);
     wzp_quic_endpoint_free(g.ep);
     wzp_quic_endpoint_free(g.ep2);
+    wzp_quic_endpoint_free(g.spoofer);
     wzp_relay_server_free(g.relay);
     uv_run(&g.loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&g.loop), 0);
