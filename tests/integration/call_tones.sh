@@ -5,19 +5,8 @@
 # end-to-end encrypted (pairwise handshakes + sender keys), FEC-protected and hop-authenticated.
 set -euo pipefail
 RELAY=$1 CLIENT=$2 TONES=$3
-DIR=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DIR"; }
-trap cleanup EXIT
-cd "$DIR"
-
-"$RELAY" --listen 127.0.0.1:0 --identity relay-id > relay.out 2>&1 &
-RELAY_PID=$!
-PIDS+=("$RELAY_PID")
-for _ in $(seq 50); do grep -q "^TLS fingerprint" relay.out && break; sleep 0.1; done
-PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" relay.out | cut -d: -f2)
-FP=$(grep "^TLS fingerprint" relay.out | cut -d' ' -f3)
-ADDR=127.0.0.1:$PORT
+source "$(dirname "$0")/lib.sh"
+start_relay "$RELAY"
 
 run() { "$CLIENT" --relay-fp "$FP" "$@" "$ADDR" & PIDS+=("$!"); }
 run --identity c.id --room x --record c.wav --duration 8

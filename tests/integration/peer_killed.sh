@@ -3,23 +3,13 @@
 # it when QUIC's 30 s idle timeout expires, tells the room, and the survivor keeps its call.
 set -euo pipefail
 RELAY=$1 CLIENT=$2
-DIR=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DIR"; }
-trap cleanup EXIT
-cd "$DIR"
+source "$(dirname "$0")/lib.sh"
+start_relay "$RELAY"
 
-"$RELAY" --listen 127.0.0.1:0 --identity relay-id > relay.out 2>&1 &
-RELAY_PID=$!
-PIDS+=("$RELAY_PID")
-for _ in $(seq 50); do grep -q "^TLS fingerprint" relay.out && break; sleep 0.1; done
-PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" relay.out | cut -d: -f2)
-FP=$(grep "^TLS fingerprint" relay.out | cut -d' ' -f3)
-
-"$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 120 "127.0.0.1:$PORT" > a.out 2>&1 &
+"$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 120 "$ADDR" > a.out 2>&1 &
 A_PID=$!
 PIDS+=("$A_PID")
-"$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 120 "127.0.0.1:$PORT" > b.out 2>&1 &
+"$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 120 "$ADDR" > b.out 2>&1 &
 B_PID=$!
 PIDS+=("$B_PID")
 for _ in $(seq 100); do grep -q "keys with .* ready" b.out && break; sleep 0.1; done
