@@ -22,7 +22,8 @@ extern "C" {
 
 #define WZP_RELAY_MAX_SESSIONS_DEFAULT 100 /* SPEC §2 max_sessions */
 #define WZP_RELAY_MAX_PER_ROOM_DEFAULT 64
-#define WZP_RELAY_IDLE_MS_DEFAULT      30000 /* the QUIC idle timeout */
+#define WZP_RELAY_IDLE_MS_DEFAULT      15000 /* no media, keep-alive or signal: the member is gone */
+#define WZP_MEDIA_KEEPALIVE_MS         1000  /* a client with nothing to send proves it is alive */
 #define WZP_ROOM_NAME_MAX              64    /* the SNI: a 32-hex-digit room hash, or a name */
 #define WZP_ALIAS_MAX                  64
 
@@ -58,8 +59,9 @@ wzp_session *wzp_rooms_get(wzp_rooms *r, uint32_t sid);
 void wzp_rooms_touch(wzp_rooms *r, uint32_t sid, uint64_t now_ms);
 /* The other members of `sid`'s room: where its media goes (never back to it). */
 size_t wzp_rooms_fanout(const wzp_rooms *r, uint32_t sid, uint32_t *out, size_t cap);
-/* Remove sessions idle for longer than idle_ms; their ids go to `out` (up to `cap`). */
-size_t wzp_rooms_expire(wzp_rooms *r, uint64_t now_ms, uint32_t *out, size_t cap);
+/* Sessions idle for longer than idle_ms (no authentic media, keep-alive or signal); their ids go
+ * to `out` (up to `cap`). They stay until wzp_rooms_leave: the caller closes their connections. */
+size_t wzp_rooms_idle(const wzp_rooms *r, uint64_t now_ms, uint32_t *out, size_t cap);
 /* The session ids of a room's members (up to `cap`); returns how many were written. */
 size_t wzp_rooms_members(const wzp_rooms *r, const char *room, uint32_t *out, size_t cap);
 /* Members of a room (0 when it does not exist). */

@@ -54,6 +54,7 @@ typedef struct engine {
     peer peers[MAX_PEERS];
     SNDFILE *rec;
     uint64_t start_ms, sent_samples, played_samples;
+    uint64_t last_sent_ms; /* media or keep-alive */
     int exit_code;
     bool stopping;
     uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
@@ -330,8 +331,25 @@ static void send_frame(engine *e, uint64_t elapsed) {
             if (wzp_hop_seal(&e->htx, e->dg[i].data, e->dg[i].len, out, sizeof(out), &len) ==
                 WZP_OK) {
                 wzp_quic_send_datagram(e->ep, out, len, (const struct sockaddr *)&e->relay_addr);
+                e->last_sent_ms = uv_now(&e->loop);
             }
         }
+    }
+}
+
+/* Nothing sent for a while (listening only): an empty authenticated packet tells the relay we
+ * are still here, so it can drop members that are not (docs/PROTOCOL.md §10). */
+static void keep_alive(engine *e) {
+    uint64_t now = uv_now(&e->loop);
+    if (e->sid == 0 || now - e->last_sent_ms < WZP_MEDIA_KEEPALIVE_MS) {
+        return;
+    }
+    static const uint8_t nothing[1] = {0};
+    uint8_t out[WZP_HOP_OVERHEAD];
+    size_t len = 0;
+    if (wzp_hop_seal(&e->htx, nothing, 0, out, sizeof(out), &len) == WZP_OK) {
+        wzp_quic_send_datagram(e->ep, out, len, (const struct sockaddr *)&e->relay_addr);
+        e->last_sent_ms = now;
     }
 }
 
@@ -381,6 +399,7 @@ static void on_tick(uv_timer_t *t) {
             send_frame(e, e->sent_samples / 48);
         }
     }
+    keep_alive(e);
     if (e->played_samples < floor) {
         e->played_samples = floor - floor % 960;
     }

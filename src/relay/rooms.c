@@ -138,20 +138,15 @@ size_t wzp_rooms_fanout(const wzp_rooms *r, uint32_t sid, uint32_t *out, size_t 
     return n;
 }
 
-size_t wzp_rooms_expire(wzp_rooms *r, uint64_t now_ms, uint32_t *out, size_t cap) {
+size_t wzp_rooms_idle(const wzp_rooms *r, uint64_t now_ms, uint32_t *out, size_t cap) {
     size_t n = 0;
-    for (size_t i = 0; i < r->cfg.max_sessions; i++) {
-        wzp_session *s = &r->slots[i];
-        if (s->sid != 0 && now_ms - s->last_seen_ms > r->cfg.idle_ms) {
-            if (n < cap) {
-                out[n] = s->sid;
-            }
-            n++;
-            memset(s, 0, sizeof(*s));
-            r->used--;
+    for (size_t i = 0; i < r->cfg.max_sessions && n < cap; i++) {
+        const wzp_session *s = &r->slots[i];
+        if (s->sid != 0 && now_ms > s->last_seen_ms && now_ms - s->last_seen_ms > r->cfg.idle_ms) {
+            out[n++] = s->sid;
         }
     }
-    return n < cap ? n : cap;
+    return n;
 }
 
 int wzp_rooms_update_message(const wzp_rooms *r, const char *room, wzp_signal **msg) {

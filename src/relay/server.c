@@ -13,6 +13,14 @@
 #include "wzp/relay.h"
 
 #define MAX_ROOM_FANOUT 1024
+#define MAX_DIRTY_ROOMS 32
+#define ANNOUNCE_MS     50 /* RoomUpdates coalesce: a burst of joins costs one snapshot */
+
+typedef struct timers {
+    uv_timer_t sweep;    /* closes members idle beyond idle_ms */
+    uv_timer_t announce; /* sends the RoomUpdates of rooms that changed */
+    int open;
+} timers;
 
 typedef struct member {
     uint32_t sid; /* 0 until registered */
@@ -32,7 +40,11 @@ struct wzp_relay_server {
     uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
     uint8_t dgram[2048];
     uint8_t fwd[2048];
-    uint64_t media_in, media_out, media_refused;
+    uint64_t media_in, media_out, media_refused, keepalives, expired;
+    timers *t; /* separately allocated: freed when libuv has closed both */
+    bool closing;
+    char dirty[MAX_DIRTY_ROOMS][WZP_ROOM_NAME_MAX + 1];
+    size_t ndirty;
 };
 
 static void send_msg(wzp_relay_server *s, wzp_quic_conn *c, const wzp_signal *m) {
@@ -71,6 +83,35 @@ static void announce(wzp_relay_server *s, const char *room) {
         }
     }
     wzp_signal_free(m);
+}
+
+static void on_announce(uv_timer_t *t) {
+    wzp_relay_server *s = t->data;
+    for (size_t i = 0; i < s->ndirty; i++) {
+        announce(s, s->dirty[i]);
+    }
+    s->ndirty = 0;
+}
+
+/* `room` changed: everyone in it gets one RoomUpdate within ANNOUNCE_MS, however many joins
+ * and leaves happen meanwhile (a full snapshot per event would cost O(members²) per burst). */
+static void room_changed(wzp_relay_server *s, const char *room) {
+    if (s->closing) {
+        return;
+    }
+    for (size_t i = 0; i < s->ndirty; i++) {
+        if (strcmp(s->dirty[i], room) == 0) {
+            return;
+        }
+    }
+    if (s->ndirty == MAX_DIRTY_ROOMS) {
+        announce(s, room); /* many rooms changing at once: no coalescing for this one */
+        return;
+    }
+    snprintf(s->dirty[s->ndirty++], sizeof(s->dirty[0]), "%s", room);
+    if (s->ndirty == 1) {
+        uv_timer_start(&s->t->announce, on_announce, ANNOUNCE_MS, 0);
+    }
 }
 
 int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32], const char *alias,
@@ -157,6 +198,10 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         memcpy(&mb->addr, from, addr_len(from)); /* roaming: an authentic packet moved it */
     }
     wzp_rooms_touch(s->rooms, sid, uv_now(s->loop));
+    if (plen == 0) {
+        s->keepalives++; /* a member with nothing to say is alive: nothing to forward */
+        return true;
+    }
     if (s->tap != NULL) {
         s->tap(sid, pkt, plen, s->tap_user);
     }
@@ -216,7 +261,7 @@ static void do_join(wzp_relay_server *s, wzp_quic_conn *c, member *mb, const wzp
             wzp_rooms_total(s->rooms));
     start_media(s, c, mb);
     send_ack(s, c, NULL);
-    announce(s, room);
+    room_changed(s, room);
 }
 
 /* Deliver a PeerSignal to the named member of the sender's room, with the sender's fingerprint
@@ -267,7 +312,11 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
         return;
     }
     if (rc != WZP_OK || mb == NULL) {
+        wzp_signal_free(m);
         return;
+    }
+    if (mb->sid != 0) {
+        wzp_rooms_touch(s->rooms, mb->sid, uv_now(s->loop));
     }
     if (m->type == WZP_SIG_REGISTER_PRESENCE && mb->sid == 0) {
         do_join(s, c, mb, m);
@@ -289,10 +338,32 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
     if (mb->sid != 0 && wzp_rooms_leave(s->rooms, mb->sid) == WZP_OK) {
         fprintf(stderr, "wzp-relay: left room=%.12s (%s) sessions=%zu\n", mb->room,
                 reason ? reason : "closed", wzp_rooms_total(s->rooms));
-        announce(s, mb->room);
+        room_changed(s, mb->room);
     }
     wzp_quic_conn_set_user(c, NULL);
     free(mb);
+}
+
+/* Once a second: members with no authentic media, keep-alive or signal for idle_ms are gone
+ * (killed, unplugged, or their path died) even if QUIC has not noticed yet. */
+static void on_sweep(uv_timer_t *t) {
+    wzp_relay_server *s = t->data;
+    uint32_t idle[64];
+    size_t n = wzp_rooms_idle(s->rooms, uv_now(s->loop), idle, 64);
+    for (size_t i = 0; i < n; i++) {
+        wzp_session *ses = wzp_rooms_get(s->rooms, idle[i]);
+        if (ses != NULL && ses->user != NULL) {
+            s->expired++;
+            wzp_quic_close(ses->user, "idle: no media or keep-alive"); /* on_closed: leave */
+        }
+    }
+}
+
+static void timer_closed(uv_handle_t *h) {
+    timers *t = h->data;
+    if (--t->open == 0) {
+        free(t);
+    }
 }
 
 int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
@@ -313,12 +384,22 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
             cfg->listen, s->tls, {s, on_established, on_signal, on_closed, on_datagram}};
         rc = wzp_quic_endpoint_new(loop, &qc, &s->ep);
     }
+    if (rc == WZP_OK) {
+        s->t = calloc(1, sizeof(*s->t));
+        rc = s->t != NULL ? WZP_OK : WZP_ERR_NOMEM;
+    }
     if (rc != WZP_OK) {
+        wzp_quic_endpoint_free(s->ep);
         wzp_rooms_free(s->rooms);
         wzp_tls_identity_free(s->tls);
         free(s);
         return rc;
     }
+    uv_timer_init(loop, &s->t->sweep);
+    uv_timer_init(loop, &s->t->announce);
+    s->t->sweep.data = s->t->announce.data = s;
+    s->t->open = 2;
+    uv_timer_start(&s->t->sweep, on_sweep, 1000, 1000);
     *out = s;
     return WZP_OK;
 }
@@ -327,6 +408,10 @@ void wzp_relay_server_free(wzp_relay_server *s) {
     if (s == NULL) {
         return;
     }
+    s->closing = true; /* members leaving now need no RoomUpdate */
+    s->t->sweep.data = s->t->announce.data = s->t;
+    uv_close((uv_handle_t *)&s->t->sweep, timer_closed); /* (closing stops them) */
+    uv_close((uv_handle_t *)&s->t->announce, timer_closed);
     wzp_quic_endpoint_free(s->ep); /* closes connections: on_closed frees each member */
     wzp_rooms_free(s->rooms);
     wzp_tls_identity_free(s->tls);

@@ -41,4 +41,10 @@ if "$RELAY" --listen nonsense --identity "$DIR/id" > "$DIR/out" 2>&1; then
   echo "accepted a bad address"; exit 1
 fi
 grep -q "cannot listen on nonsense" "$DIR/out"
+# a session idle time shorter than two keep-alives would drop live listeners: usage error
+set +e
+"$RELAY" --session-idle 1 --identity "$DIR/id" > "$DIR/out" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q "session-idle" "$DIR/out"
 echo "relay CLI: ok"

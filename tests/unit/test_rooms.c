@@ -82,10 +82,12 @@ static void test_idle_sessions_expire_and_room_update_lists_members(void **state
     wzp_signal_free(m);
     wzp_rooms_touch(r, a, 20000);
     uint32_t gone[4];
-    assert_int_equal(wzp_rooms_expire(r, 31001 + 1000, gone, 4), 1); /* b was idle > 30 s */
+    assert_int_equal(wzp_rooms_idle(r, 31001 + 1000, gone, 4), 1); /* b was idle > 30 s */
     assert_int_equal(gone[0], b);
-    assert_non_null(wzp_rooms_get(r, a));
+    assert_non_null(wzp_rooms_get(r, b)); /* listed, not removed: its connection is closed */
+    assert_int_equal(wzp_rooms_leave(r, b), 0);
     assert_null(wzp_rooms_get(r, b));
+    assert_non_null(wzp_rooms_get(r, a));
     wzp_rooms_free(r);
 }
 
