@@ -26,11 +26,13 @@ typedef struct wzp_client_options {
     const char *room;        /* room name; its hash is the SNI */
     const uint8_t *relay_fp; /* 32-byte pin of the relay's certificate */
     const wzp_identity *identity;
-    const char *alias;  /* NULL: none */
-    double send_tone_s; /* seconds of tone to send (0: listen only) */
-    double tone_hz;     /* default 440 */
-    const char *record; /* WAV file for what the room says, or NULL */
-    double duration_s;  /* how long to stay in the room */
+    const char *alias;     /* NULL: none */
+    double send_tone_s;    /* seconds of tone to send (0: listen only) */
+    const char *send_file; /* audio file to send (any libsndfile format, or raw 48k s16le) */
+    bool no_dsp;           /* send as is: no noise suppression or silence detection */
+    double tone_hz;        /* default 440 */
+    const char *record;    /* WAV file for what the room says, or NULL */
+    double duration_s; /* how long to stay in the room (0: the tone or file plus 3 s, or 10 s) */
 } wzp_client_options;
 
 /* Run the call in the foreground. Returns a process exit code: 0 done, 1 setup error, 3 the

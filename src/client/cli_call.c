@@ -15,8 +15,12 @@ static void usage(FILE *f) {
                "  --room NAME        room to join (default \"default\")\n"
                "  --send-tone SECS   send a tone for SECS seconds\n"
                "  --tone-hz HZ       tone frequency (default 440)\n"
+               "  --send-file FILE   send an audio file (WAV, FLAC, Ogg... any rate and\n"
+               "                     channels; headerless: 48 kHz s16le mono)\n"
+               "  --no-dsp           send audio as is: no noise suppression or silence\n"
+               "                     detection (music, test signals)\n"
                "  --record FILE      write what the room says to a 48 kHz WAV file\n"
-               "  --duration SECS    stay this long (default: the tone plus 3 s, or 10 s)\n"
+               "  --duration SECS    stay this long (default: the tone or file plus 3 s, or 10 s)\n"
                "  --alias NAME       the name others see\n"
                "  --identity FILE    identity file (default $XDG_CONFIG_HOME/wzp/identity,\n"
                "                     created on first use)\n"
@@ -49,13 +53,16 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"room", required_argument, NULL, 'r'},
                                          {"send-tone", required_argument, NULL, 't'},
                                          {"tone-hz", required_argument, NULL, 'z'},
+                                         {"send-file", required_argument, NULL, 's'},
+                                         {"no-dsp", no_argument, NULL, 'n'},
                                          {"record", required_argument, NULL, 'o'},
                                          {"duration", required_argument, NULL, 'd'},
                                          {"alias", required_argument, NULL, 'a'},
                                          {"identity", required_argument, NULL, 'i'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    wzp_client_options o = {"127.0.0.1:4433", "default", NULL, NULL, NULL, 0, 440, NULL, 0};
+    wzp_client_options o = {
+        "127.0.0.1:4433", "default", NULL, NULL, NULL, 0, NULL, false, 440, NULL, 0};
     const char *fp_text = NULL, *id_path = NULL;
     int c;
     optind = 1;
@@ -72,6 +79,12 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
             break;
         case 'z':
             o.tone_hz = atof(optarg);
+            break;
+        case 's':
+            o.send_file = optarg;
+            break;
+        case 'n':
+            o.no_dsp = true;
             break;
         case 'o':
             o.record = optarg;
@@ -103,9 +116,6 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
         return 2;
     }
     o.relay_fp = pin;
-    if (o.duration_s <= 0) {
-        o.duration_s = o.send_tone_s > 0 ? o.send_tone_s + 3 : 10;
-    }
     char def[4096];
     if (id_path == NULL && wzp_identity_default_path(def, sizeof(def)) == WZP_OK) {
         id_path = def;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "client/file_source.h"
 #include "proto/bytes.h"
 #include "wzp/call.h"
 #include "wzp/client.h"
@@ -53,6 +54,9 @@ typedef struct engine {
     wzp_call_encoder *enc;
     peer peers[MAX_PEERS];
     SNDFILE *rec;
+    wzp_file_source *src; /* --send-file */
+    bool src_done;
+    double duration_s;
     uint64_t start_ms, sent_samples, played_samples;
     uint64_t last_sent_ms; /* media or keep-alive */
     int exit_code;
@@ -229,7 +233,8 @@ static void on_media_session(engine *e, uint32_t sid) {
     sodium_memzero(&keys, sizeof(keys));
     wzp_sender_key_media(&e->my_key, key, &key_id);
     wzp_call_config cfg = wzp_call_default_config();
-    cfg.vad = cfg.denoise = false; /* a synthetic tone is steady: VAD would call it noise */
+    /* a synthetic tone is steady: noise suppression and VAD would take it for noise */
+    cfg.vad = cfg.denoise = e->o->send_tone_s <= 0 && !e->o->no_dsp;
     if (wzp_call_encoder_new(&cfg, key, key_id, &e->enc) != WZP_OK) {
         fprintf(e->err, "wzp-client: cannot start the audio pipeline\n");
     }
@@ -318,9 +323,17 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
 static void send_frame(engine *e, uint64_t elapsed) {
     int16_t pcm[WZP_MAX_FRAME_SAMPLES];
     size_t fs = wzp_call_encoder_frame_samples(e->enc), n = 0;
-    for (size_t i = 0; i < fs; i++) {
-        double ph = 2.0 * M_PI * e->o->tone_hz * (double)(e->sent_samples + i) / 48000.0;
-        pcm[i] = (int16_t)lrint(0.3 * 32767.0 * sin(ph));
+    if (e->src != NULL) {
+        size_t got = wzp_file_source_read(e->src, pcm, fs);
+        if (got < fs) { /* the end of the file: pad the last frame with silence */
+            memset(pcm + got, 0, (fs - got) * sizeof(int16_t));
+            e->src_done = true;
+        }
+    } else {
+        for (size_t i = 0; i < fs; i++) {
+            double ph = 2.0 * M_PI * e->o->tone_hz * (double)(e->sent_samples + i) / 48000.0;
+            pcm[i] = (int16_t)lrint(0.3 * 32767.0 * sin(ph));
+        }
     }
     e->sent_samples += fs;
     if (wzp_call_encoder_push(e->enc, pcm, fs, elapsed, NULL, e->dg, WZP_CALL_MAX_OUT, &n) ==
@@ -383,7 +396,7 @@ static void play_frame(engine *e) {
 static void on_tick(uv_timer_t *t) {
     engine *e = t->data;
     uint64_t elapsed = uv_now(&e->loop) - e->start_ms;
-    if ((double)elapsed >= e->o->duration_s * 1000.0) {
+    if ((double)elapsed >= e->duration_s * 1000.0) {
         e->stopping = true;
         uv_stop(&e->loop);
         return;
@@ -395,7 +408,8 @@ static void on_tick(uv_timer_t *t) {
         if (e->sent_samples < floor) {
             e->sent_samples = floor - floor % fs;
         }
-        while (e->sent_samples < due && (double)e->sent_samples < tone_end) {
+        while (e->sent_samples < due &&
+               (e->src != NULL ? !e->src_done : (double)e->sent_samples < tone_end)) {
             send_frame(e, e->sent_samples / 48);
         }
     }
@@ -419,6 +433,7 @@ static void cleanup(engine *e) {
     if (e->rec != NULL) {
         sf_close(e->rec);
     }
+    wzp_file_source_close(e->src);
 }
 
 int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
@@ -433,6 +448,20 @@ int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
     wzp_room_sni(o->room, strlen(o->room), sni);
     uv_loop_init(&e->loop);
     int rc = 1;
+    e->duration_s = o->duration_s;
+    if (o->send_file != NULL) {
+        char why[256];
+        if (wzp_file_source_open(o->send_file, &e->src, why, sizeof(why)) != WZP_OK) {
+            fprintf(err, "wzp-client: cannot read %s: %s\n", o->send_file, why);
+            goto done;
+        }
+        if (e->duration_s <= 0) {
+            e->duration_s = wzp_file_source_seconds(e->src) + 3;
+        }
+    }
+    if (e->duration_s <= 0) {
+        e->duration_s = o->send_tone_s > 0 ? o->send_tone_s + 3 : 10;
+    }
     if (o->record != NULL) {
         SF_INFO info = {
             .samplerate = 48000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The first real call, as users run it: a relay and four clients on loopback. A sends 440 Hz and
-# B 880 Hz into room x, C records room x, D records room y. Measured from the recordings: C hears
+# The first real call, as users run it: a relay and six clients on loopback. A sends 440 Hz and
+# B 880 Hz into room x, E and F send files (660 Hz WAV at 16 kHz stereo, 1200 Hz raw 48 kHz),
+# C records room x, D records room y. Measured from the recordings: C hears
 # both tones at the level sent, A hears B but not itself, D hears nothing. All media is
 # end-to-end encrypted (pairwise handshakes + sender keys), FEC-protected and hop-authenticated.
 set -euo pipefail
@@ -14,6 +15,11 @@ run --identity d.id --room y --record d.wav --duration 8
 sleep 0.3
 run --identity a.id --room x --send-tone 6 --record a.wav --duration 7.5
 run --identity b.id --room x --send-tone 6 --tone-hz 880 --duration 7.5
+# files: E a 16 kHz stereo WAV (resampled, mixed down), F headerless 48 kHz s16le
+sox -n -r 16000 -c 2 -b 16 e.wav synth 6.5 sine 660 vol 0.15
+sox -n -r 48000 -c 1 -b 16 -e signed-integer -L f.raw synth 6.5 sine 1200 vol 0.15
+run --identity e.id --room x --send-file e.wav --no-dsp --duration 7.5
+run --identity f.id --room x --send-file f.raw --no-dsp --duration 7.5
 for p in "${PIDS[@]:1}"; do wait "$p"; done
 
 level() { "$TONES" "$1" 2.5 6 "$2" | cut -d' ' -f2; }
@@ -24,6 +30,8 @@ check() { # file hz min max
 }
 check c.wav 440 -14 -8     # sent at 0.3 of full scale = -10.5 dBFS
 check c.wav 880 -14 -8
+check c.wav 660 -20 -13    # from the WAV file, sent at 0.15 = -16.5 dBFS
+check c.wav 1200 -20 -13   # from the raw file
 check a.wav 880 -14 -8
 check a.wav 440 -200 -50   # never its own voice back
 check d.wav 440 -200 -50   # another room hears nothing
@@ -36,6 +44,13 @@ rc=$?
 set -e
 cat wrong.out
 [ "$rc" = 4 ] && grep -q "does not match --relay-fp" wrong.out
+# a file that cannot be read: a clear message, exit code 1, no call
+set +e
+"$CLIENT" --relay-fp "$FP" --identity a.id --send-file missing.wav "$ADDR" > missing.out 2>&1
+rc=$?
+set -e
+cat missing.out
+[ "$rc" = 1 ] && grep -q "cannot read missing.wav" missing.out
 kill -TERM "$RELAY_PID"
 wait "$RELAY_PID"
 echo "call with tones: ok"
