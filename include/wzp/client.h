@@ -22,9 +22,10 @@ int wzp_client_identity_main(int argc, char **argv, FILE *in, FILE *out, FILE *e
 /* A call in a relay room: join, end-to-end keys with every other member (pairwise handshake,
  * then sender keys), send a tone, record what the room says. */
 typedef struct wzp_client_options {
-    const char *relay;       /* "IP:port" */
-    const char *room;        /* room name; its hash is the SNI */
-    const uint8_t *relay_fp; /* 32-byte pin of the relay's certificate */
+    const char *relay;        /* "IP:port" */
+    const char *room;         /* room name; its hash is the SNI */
+    const uint8_t *relay_fp;  /* 32-byte pin of the relay's certificate; NULL: trust on first use */
+    const char *known_relays; /* where the pin came from / goes (NULL: --relay-fp) */
     const wzp_identity *identity;
     const char *alias;     /* NULL: none */
     double send_tone_s;    /* seconds of tone to send (0: listen only) */

@@ -58,10 +58,15 @@ void wzp_quic_endpoint_free(wzp_quic_endpoint *ep);
 uint16_t wzp_quic_endpoint_port(const wzp_quic_endpoint *ep);
 
 /* Connect to "IP:port", asking for `sni`, accepting only a certificate whose SHA-256 is `pin`.
+ * `pin` NULL accepts any certificate (trust on first use: the caller must check
+ * wzp_quic_peer_fingerprint before trusting the connection with anything).
  * Errors: WZP_ERR_INVALID_ARG (address), WZP_ERR_FULL, WZP_ERR_NOMEM, WZP_ERR_CRYPTO. */
 WZP_MUST_CHECK int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
                                     const uint8_t pin[WZP_TLS_FINGERPRINT_SIZE],
                                     wzp_quic_conn **out);
+/* Client side, once established: the SHA-256 of the certificate the server presented. */
+WZP_MUST_CHECK int wzp_quic_peer_fingerprint(const wzp_quic_conn *c,
+                                             uint8_t out[WZP_TLS_FINGERPRINT_SIZE]);
 /* Queue one signalling message (the length prefix is added). Errors: WZP_ERR_STATE (not
  * established; a server also needs the client to have opened the stream), WZP_ERR_FULL (the
  * peer is not reading), WZP_ERR_TOO_LARGE. */

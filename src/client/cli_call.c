@@ -5,13 +5,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "client/known_relays.h"
 #include "wzp/client.h"
 #include "wzp/transport.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: wzp-client [options] [RELAY_ADDR]      (default 127.0.0.1:4433)\n"
                "       wzp-client identity new|show|import ...\n"
-               "  --relay-fp FP      the relay's TLS fingerprint (printed by wzp-relay); required\n"
+               "  --relay-fp FP      the relay's TLS fingerprint (printed by wzp-relay)\n"
+               "  --known-relays F   without --relay-fp: trust a relay's certificate on first\n"
+               "                     use and remember it in F (default\n"
+               "                     $XDG_CONFIG_HOME/wzp/known_relays); a change is refused\n"
                "  --room NAME        room to join (default \"default\")\n"
                "  --send-tone SECS   send a tone for SECS seconds\n"
                "  --tone-hz HZ       tone frequency (default 440)\n"
@@ -54,6 +58,7 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"send-tone", required_argument, NULL, 't'},
                                          {"tone-hz", required_argument, NULL, 'z'},
                                          {"send-file", required_argument, NULL, 's'},
+                                         {"known-relays", required_argument, NULL, 'k'},
                                          {"no-dsp", no_argument, NULL, 'n'},
                                          {"record", required_argument, NULL, 'o'},
                                          {"duration", required_argument, NULL, 'd'},
@@ -62,7 +67,8 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     wzp_client_options o = {
-        "127.0.0.1:4433", "default", NULL, NULL, NULL, 0, NULL, false, 440, NULL, 0};
+        "127.0.0.1:4433", "default", NULL, NULL, NULL, NULL, 0, NULL, false, 440, NULL, 0};
+    const char *known = NULL;
     const char *fp_text = NULL, *id_path = NULL;
     int c;
     optind = 1;
@@ -85,6 +91,9 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
             break;
         case 'n':
             o.no_dsp = true;
+            break;
+        case 'k':
+            known = optarg;
             break;
         case 'o':
             o.record = optarg;
@@ -110,12 +119,37 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
         o.relay = argv[optind++];
     }
     uint8_t pin[WZP_TLS_FINGERPRINT_SIZE];
-    if (optind != argc || fp_text == NULL || wzp_tls_fingerprint_parse(fp_text, pin) != WZP_OK) {
-        fprintf(err, "wzp-client: --relay-fp must be the relay's fingerprint (ab:cd:... x32)\n");
+    char known_def[4096];
+    if (optind != argc) {
         usage(err);
         return 2;
     }
-    o.relay_fp = pin;
+    if (fp_text != NULL) {
+        if (wzp_tls_fingerprint_parse(fp_text, pin) != WZP_OK) {
+            fprintf(err,
+                    "wzp-client: --relay-fp must be the relay's fingerprint (ab:cd:... x32)\n");
+            return 2;
+        }
+        o.relay_fp = pin;
+    } else { /* trust on first use, remembered like ssh's known_hosts */
+        if (known == NULL &&
+            wzp_known_relays_default_path(known_def, sizeof(known_def)) == WZP_OK) {
+            known = known_def;
+        }
+        if (known == NULL) {
+            fprintf(err, "wzp-client: give --relay-fp or --known-relays (no HOME)\n");
+            return 2;
+        }
+        int rc = wzp_known_relays_lookup(known, o.relay, pin);
+        if (rc == WZP_OK) {
+            o.relay_fp = pin;
+        } else if (rc != WZP_ERR_EMPTY) {
+            fprintf(err, "wzp-client: %s: cannot use its entry for %s: %s\n", known, o.relay,
+                    wzp_strerror(rc));
+            return 2;
+        }
+        o.known_relays = known;
+    }
     char def[4096];
     if (id_path == NULL && wzp_identity_default_path(def, sizeof(def)) == WZP_OK) {
         id_path = def;

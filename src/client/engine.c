@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "client/file_source.h"
+#include "client/known_relays.h"
 #include "proto/bytes.h"
 #include "wzp/call.h"
 #include "wzp/client.h"
@@ -262,9 +263,28 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
     wzp_signal_free(m);
 }
 
+/* First connection to a relay without a pin: remember what it presented, and say so loudly. */
+static void trust_on_first_use(engine *e, wzp_quic_conn *c) {
+    uint8_t fp[WZP_TLS_FINGERPRINT_SIZE];
+    char text[WZP_TLS_FINGERPRINT_TEXT];
+    if (wzp_quic_peer_fingerprint(c, fp) != WZP_OK) {
+        return;
+    }
+    wzp_tls_fingerprint_format(fp, text);
+    int rc = wzp_known_relays_add(e->o->known_relays, e->o->relay, fp);
+    fprintf(e->out,
+            "wzp-client: first connection to %s: trusting its certificate\n  %s\n"
+            "(%s %s; compare it with the fingerprint the relay's operator published)\n",
+            e->o->relay, text, rc == WZP_OK ? "recorded in" : "NOT recorded, cannot write",
+            e->o->known_relays);
+}
+
 static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     engine *e = user;
     (void)sni;
+    if (e->o->relay_fp == NULL) {
+        trust_on_first_use(e, c);
+    }
     wzp_signal *join = NULL;
     uint8_t exporter[32];
     if (wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter) != WZP_OK ||
@@ -286,8 +306,16 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
         fprintf(e->err, "wzp-client: connection closed: %s\n", reason ? reason : "?");
         if (e->exit_code == 0) {
             e->exit_code = 4;
-            if (error == WZP_ERR_AUTH) {
+            if (error == WZP_ERR_AUTH && e->o->known_relays == NULL) {
                 fprintf(e->err, "wzp-client: the relay's certificate does not match --relay-fp\n");
+            } else if (error == WZP_ERR_AUTH) {
+                fprintf(e->err,
+                        "wzp-client: WARNING: the relay at %s presented a certificate that "
+                        "differs from the one recorded in %s when you first connected.\n"
+                        "Someone may be intercepting this connection. If the relay's identity "
+                        "really changed, check its new fingerprint with its operator and delete "
+                        "its line from that file.\n",
+                        e->o->relay, e->o->known_relays);
             }
         }
         uv_stop(&e->loop);

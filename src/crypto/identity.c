@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "crypto/kdf.h"
 #include "wzp/crypto.h"
 
@@ -134,7 +135,7 @@ int wzp_identity_default_path(char *out, size_t cap) {
 }
 
 /* mkdir -p of the directories above `path`, each 0700 when created. */
-static int make_parents(const char *path) {
+int wzp__make_parents(const char *path) {
     char dir[4096];
     size_t n = strlen(path);
     if (n >= sizeof(dir)) {
@@ -155,7 +156,7 @@ static int make_parents(const char *path) {
 }
 
 int wzp_identity_save(const char *path, const wzp_identity *id) {
-    int rc = make_parents(path);
+    int rc = wzp__make_parents(path);
     if (rc != WZP_OK) {
         return rc;
     }

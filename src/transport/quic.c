@@ -36,6 +36,7 @@ struct wzp_quic_conn {
     uint64_t linger_until; /* uv_now deadline, then CONNECTION_CLOSE regardless */
     const char *close_reason;
     uint8_t pin[WZP_TLS_FINGERPRINT_SIZE];
+    uint8_t peer_fp[WZP_TLS_FINGERPRINT_SIZE]; /* what the server presented (client side) */
     struct sockaddr_storage remote;
     socklen_t remote_len;
     ngtcp2_cid cids[MAX_CIDS];
@@ -263,7 +264,8 @@ static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, 
     return 0;
 }
 
-/* Client: accept exactly the pinned certificate. */
+/* Client: accept exactly the pinned certificate (no pin: any, for trust on first use; the
+ * caller reads the fingerprint and decides). */
 static int verify_pin(gnutls_session_t s) {
     ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
     wzp_quic_conn *c = ref->user_data;
@@ -272,9 +274,8 @@ static int verify_pin(gnutls_session_t s) {
     if (peers == NULL || n == 0) {
         return -1;
     }
-    uint8_t fp[32];
-    crypto_hash_sha256(fp, peers[0].data, peers[0].size);
-    return c->pinned && sodium_memcmp(fp, c->pin, 32) == 0 ? 0 : -1;
+    crypto_hash_sha256(c->peer_fp, peers[0].data, peers[0].size);
+    return !c->pinned || sodium_memcmp(c->peer_fp, c->pin, 32) == 0 ? 0 : -1;
 }
 
 static int setup_tls(wzp_quic_conn *c, const char *sni) {
@@ -720,8 +721,10 @@ int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
     if (c == NULL) {
         return WZP_ERR_FULL;
     }
-    memcpy(c->pin, pin, WZP_TLS_FINGERPRINT_SIZE);
-    c->pinned = true;
+    if (pin != NULL) {
+        memcpy(c->pin, pin, WZP_TLS_FINGERPRINT_SIZE);
+        c->pinned = true;
+    }
     ngtcp2_cid dcid = {.datalen = CID_LEN}, scid = {.datalen = CID_LEN};
     randombytes_buf(dcid.data, CID_LEN);
     randombytes_buf(scid.data, CID_LEN);
@@ -788,6 +791,14 @@ void wzp_quic_close(wzp_quic_conn *c, const char *reason) {
         return;
     }
     close_gracefully(c, reason);
+}
+
+int wzp_quic_peer_fingerprint(const wzp_quic_conn *c, uint8_t out[WZP_TLS_FINGERPRINT_SIZE]) {
+    if (c->server || !c->established) {
+        return WZP_ERR_STATE;
+    }
+    memcpy(out, c->peer_fp, WZP_TLS_FINGERPRINT_SIZE);
+    return WZP_OK;
 }
 
 int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]) {
