@@ -182,6 +182,8 @@ WZP_MUST_CHECK int wzp_call_encoder_push(wzp_call_encoder *enc, const int16_t *p
 WZP_MUST_CHECK int wzp_call_encoder_flush(wzp_call_encoder *enc, uint64_t now_ms, wzp_datagram *out,
                                           size_t cap, size_t *count);
 wzp_call_encoder_stats wzp_call_encoder_get_stats(const wzp_call_encoder *enc);
+/* The tier being sent now. */
+wzp_tier wzp_call_encoder_tier(const wzp_call_encoder *enc);
 
 typedef struct wzp_call_decoder_stats {
     uint64_t datagrams, bad_datagrams, frames_direct, frames_recovered, auth_failures;

@@ -31,6 +31,7 @@ typedef struct wzp_client_options {
     double send_tone_s;    /* seconds of tone to send (0: listen only) */
     const char *send_file; /* audio file to send (any libsndfile format, or raw 48k s16le) */
     bool no_dsp;           /* send as is: no noise suppression or silence detection */
+    bool status;           /* a status line every second (always on a terminal) */
     double tone_hz;        /* default 440 */
     const char *record;    /* WAV file for what the room says, or NULL */
     double duration_s; /* how long to stay in the room (0: the tone or file plus 3 s, or 10 s) */

@@ -64,6 +64,8 @@ uint16_t wzp_quic_endpoint_port(const wzp_quic_endpoint *ep);
 WZP_MUST_CHECK int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
                                     const uint8_t pin[WZP_TLS_FINGERPRINT_SIZE],
                                     wzp_quic_conn **out);
+/* The connection's smoothed round-trip time in ms (0 before the first sample). */
+uint32_t wzp_quic_rtt_ms(const wzp_quic_conn *c);
 /* Client side, once established: the SHA-256 of the certificate the server presented. */
 WZP_MUST_CHECK int wzp_quic_peer_fingerprint(const wzp_quic_conn *c,
                                              uint8_t out[WZP_TLS_FINGERPRINT_SIZE]);

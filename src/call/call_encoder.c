@@ -119,6 +119,10 @@ wzp_call_encoder_stats wzp_call_encoder_get_stats(const wzp_call_encoder *enc) {
     return enc->st;
 }
 
+wzp_tier wzp_call_encoder_tier(const wzp_call_encoder *enc) {
+    return enc->tier;
+}
+
 /* Header + payload (+ report trailer) for one FEC packet. */
 static int emit(wzp_call_encoder *e, const wzp_fec_packet *p, uint64_t now_ms,
                 const wzp_quality_report **report, wzp_datagram *d) {

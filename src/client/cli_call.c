@@ -21,6 +21,8 @@ static void usage(FILE *f) {
                "  --tone-hz HZ       tone frequency (default 440)\n"
                "  --send-file FILE   send an audio file (WAV, FLAC, Ogg... any rate and\n"
                "                     channels; headerless: 48 kHz s16le mono)\n"
+               "  --status           a status line every second (tier, loss, RTT, jitter,\n"
+               "                     buffer); on a terminal it is always shown, in place\n"
                "  --no-dsp           send audio as is: no noise suppression or silence\n"
                "                     detection (music, test signals)\n"
                "  --record FILE      write what the room says to a 48 kHz WAV file\n"
@@ -59,6 +61,7 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"tone-hz", required_argument, NULL, 'z'},
                                          {"send-file", required_argument, NULL, 's'},
                                          {"known-relays", required_argument, NULL, 'k'},
+                                         {"status", no_argument, NULL, 'S'},
                                          {"no-dsp", no_argument, NULL, 'n'},
                                          {"record", required_argument, NULL, 'o'},
                                          {"duration", required_argument, NULL, 'd'},
@@ -67,7 +70,7 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     wzp_client_options o = {
-        "127.0.0.1:4433", "default", NULL, NULL, NULL, NULL, 0, NULL, false, 440, NULL, 0};
+        "127.0.0.1:4433", "default", NULL, NULL, NULL, NULL, 0, NULL, false, false, 440, NULL, 0};
     const char *known = NULL;
     const char *fp_text = NULL, *id_path = NULL;
     int c;
@@ -94,6 +97,9 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
             break;
         case 'k':
             known = optarg;
+            break;
+        case 'S':
+            o.status = true;
             break;
         case 'o':
             o.record = optarg;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "client/file_source.h"
@@ -60,6 +61,8 @@ typedef struct engine {
     double duration_s;
     uint64_t start_ms, sent_samples, played_samples;
     uint64_t last_sent_ms; /* media or keep-alive */
+    uint64_t last_status_ms;
+    bool tty; /* stderr is a terminal: the status line redraws in place */
     int exit_code;
     bool stopping;
     uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
@@ -417,6 +420,39 @@ static void play_frame(engine *e) {
     }
 }
 
+/* Once a second, when asked or on a terminal: what the call is doing. Loss and jitter are what
+ * this receiver measured over the last second (the worst peer), RTT is QUIC's to the relay. */
+static void status_line(engine *e) {
+    uint64_t now = uv_now(&e->loop);
+    if ((!e->o->status && !e->tty) || e->enc == NULL || now - e->last_status_ms < 1000) {
+        return;
+    }
+    e->last_status_ms = now;
+    static const char *const names[] = {"GOOD", "DEGRADED", "CATASTROPHIC"};
+    wzp_tier tier = wzp_call_encoder_tier(e->enc);
+    uint32_t rtt = e->conn != NULL ? wzp_quic_rtt_ms(e->conn) : 0;
+    double loss = 0, jitter = 0;
+    unsigned peers = 0, depth = 0;
+    for (int i = 0; i < MAX_PEERS; i++) {
+        peer *p = &e->peers[i];
+        if (!p->used || p->dec == NULL) {
+            continue;
+        }
+        peers++;
+        wzp_quality_report r = wzp_call_decoder_make_report(p->dec, rtt);
+        wzp_call_decoder_stats st = wzp_call_decoder_get_stats(p->dec);
+        loss = fmax(loss, r.loss_pct * 100.0 / 255.0);
+        jitter = fmax(jitter, r.jitter_ms);
+        depth = st.jb.depth_frames > depth ? st.jb.depth_frames : depth;
+    }
+    fprintf(e->err,
+            "%swzp: tier %s | peers %u | loss %.1f%% | rtt %u ms | jitter %.0f ms | buffer %u "
+            "frames%s",
+            e->tty ? "\r\033[K" : "", (unsigned)tier < 3 ? names[tier] : "?", peers, loss, rtt,
+            jitter, depth, e->tty ? "" : "\n");
+    fflush(e->err);
+}
+
 /* Every 20 ms, driven by the clock rather than by timer callbacks: a process starved of CPU
  * catches up (up to WZP_CATCHUP_MS at once) so the call keeps real time and the recording stays
  * aligned with the wall clock; anything further behind is skipped, as a sound card would. */
@@ -442,6 +478,7 @@ static void on_tick(uv_timer_t *t) {
         }
     }
     keep_alive(e);
+    status_line(e);
     if (e->played_samples < floor) {
         e->played_samples = floor - floor % 960;
     }
@@ -462,6 +499,9 @@ static void cleanup(engine *e) {
         sf_close(e->rec);
     }
     wzp_file_source_close(e->src);
+    if (e->tty && e->last_status_ms != 0) {
+        fputc('\n', e->err); /* leave the last status line in place */
+    }
 }
 
 int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
@@ -477,6 +517,7 @@ int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
     uv_loop_init(&e->loop);
     int rc = 1;
     e->duration_s = o->duration_s;
+    e->tty = isatty(fileno(err)) == 1;
     if (o->send_file != NULL) {
         char why[256];
         if (wzp_file_source_open(o->send_file, &e->src, why, sizeof(why)) != WZP_OK) {

@@ -793,6 +793,15 @@ void wzp_quic_close(wzp_quic_conn *c, const char *reason) {
     close_gracefully(c, reason);
 }
 
+uint32_t wzp_quic_rtt_ms(const wzp_quic_conn *c) {
+    if (c->conn == NULL || c->closed) {
+        return 0;
+    }
+    ngtcp2_conn_stat st;
+    ngtcp2_conn_get_conn_stat(c->conn, &st);
+    return (uint32_t)(st.smoothed_rtt / NGTCP2_MILLISECONDS);
+}
+
 int wzp_quic_peer_fingerprint(const wzp_quic_conn *c, uint8_t out[WZP_TLS_FINGERPRINT_SIZE]) {
     if (c->server || !c->established) {
         return WZP_ERR_STATE;

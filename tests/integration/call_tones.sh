@@ -10,7 +10,9 @@ source "$(dirname "$0")/lib.sh"
 start_relay "$RELAY"
 
 run() { "$CLIENT" --relay-fp "$FP" "$@" "$ADDR" & PIDS+=("$!"); }
-run --identity c.id --room x --record c.wav --duration 8
+"$CLIENT" --relay-fp "$FP" --identity c.id --room x --record c.wav --duration 8 --status \
+  "$ADDR" 2> c.status &
+PIDS+=("$!")
 run --identity d.id --room y --record d.wav --duration 8
 sleep 0.3
 run --identity a.id --room x --send-tone 6 --record a.wav --duration 7.5
@@ -36,6 +38,9 @@ check a.wav 880 -14 -8
 check a.wav 440 -200 -50   # never its own voice back
 check d.wav 440 -200 -50   # another room hears nothing
 check d.wav 880 -200 -50
+# C's status line, once a second: four peers heard
+tail -2 c.status
+tail -2 c.status | grep -Eq "^wzp: tier GOOD \| peers 4 \| loss [0-9.]+% \| rtt [0-9]+ ms \| jitter [0-9]+ ms \| buffer [0-9]+ frames$"
 # a relay that is not the one pinned: refused with a clear message and exit code 4
 WRONG=$(echo "$FP" | sed 's/^\(..\)/00/')
 set +e
