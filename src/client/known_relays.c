@@ -16,17 +16,7 @@
 #define MAX_LINE 512
 
 int wzp_known_relays_default_path(char *out, size_t cap) {
-    const char *xdg = getenv("XDG_CONFIG_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (xdg != NULL && xdg[0] == '/') {
-        n = snprintf(out, cap, "%s/wzp/known_relays", xdg);
-    } else if (home != NULL && home[0] != '\0') {
-        n = snprintf(out, cap, "%s/.config/wzp/known_relays", home);
-    } else {
-        return WZP_ERR_INVALID_ARG;
-    }
-    return (n < 0 || (size_t)n >= cap) ? WZP_ERR_BUFFER_TOO_SMALL : WZP_OK;
+    return wzp__config_path("known_relays", out, cap);
 }
 
 int wzp_known_relays_find(const char *text, size_t len, const char *addr,

@@ -120,18 +120,22 @@ void wzp_room_hash8(const char *name, size_t len, uint8_t out[8]) {
     memcpy(out, h, 8);
 }
 
-int wzp_identity_default_path(char *out, size_t cap) {
+int wzp__config_path(const char *name, char *out, size_t cap) {
     const char *xdg = getenv("XDG_CONFIG_HOME");
     const char *home = getenv("HOME");
     int n;
     if (xdg != NULL && xdg[0] == '/') {
-        n = snprintf(out, cap, "%s/wzp/identity", xdg);
+        n = snprintf(out, cap, "%s/wzp/%s", xdg, name);
     } else if (home != NULL && home[0] != '\0') {
-        n = snprintf(out, cap, "%s/.config/wzp/identity", home);
+        n = snprintf(out, cap, "%s/.config/wzp/%s", home, name);
     } else {
         return WZP_ERR_INVALID_ARG;
     }
     return (n < 0 || (size_t)n >= cap) ? WZP_ERR_BUFFER_TOO_SMALL : WZP_OK;
+}
+
+int wzp_identity_default_path(char *out, size_t cap) {
+    return wzp__config_path("identity", out, cap);
 }
 
 /* mkdir -p of the directories above `path`, each 0700 when created. */

@@ -43,19 +43,13 @@ tail -2 c.status
 tail -2 c.status | grep -Eq "^wzp: tier GOOD \| peers 4 \| loss [0-9.]+% \| rtt [0-9]+ ms \| jitter [0-9]+ ms \| buffer [0-9]+ frames$"
 # a relay that is not the one pinned: refused with a clear message and exit code 4
 WRONG=$(echo "$FP" | sed 's/^\(..\)/00/')
-set +e
-"$CLIENT" --relay-fp "$WRONG" --identity a.id --room x --duration 3 "$ADDR" > wrong.out 2>&1
-rc=$?
-set -e
+run_rc "$CLIENT" --relay-fp "$WRONG" --identity a.id --room x --duration 3 "$ADDR" > wrong.out 2>&1
 cat wrong.out
-[ "$rc" = 4 ] && grep -q "does not match --relay-fp" wrong.out
+[ "$RC" = 4 ] && grep -q "does not match --relay-fp" wrong.out
 # a file that cannot be read: a clear message, exit code 1, no call
-set +e
-"$CLIENT" --relay-fp "$FP" --identity a.id --send-file missing.wav "$ADDR" > missing.out 2>&1
-rc=$?
-set -e
+run_rc "$CLIENT" --relay-fp "$FP" --identity a.id --send-file missing.wav "$ADDR" > missing.out 2>&1
 cat missing.out
-[ "$rc" = 1 ] && grep -q "cannot read missing.wav" missing.out
+[ "$RC" = 1 ] && grep -q "cannot read missing.wav" missing.out
 kill -TERM "$RELAY_PID"
 wait "$RELAY_PID"
 echo "call with tones: ok"

@@ -6,6 +6,9 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 cd "$DIR"
 
+# run_rc CMD...: run a command expected to fail; its exit code goes to RC.
+run_rc() { set +e; "$@"; RC=$?; set -e; }
+
 # start_relay RELAY_BINARY: sets RELAY_PID, PORT, FP (its TLS fingerprint) and ADDR.
 start_relay() {
   "$1" --listen 127.0.0.1:0 --identity relay-id > relay.out 2>&1 &

@@ -21,20 +21,14 @@ grep -q "room has 1 member" second.out
 
 WRONG=$(echo "$FP" | sed 's/^\(..\)/00/')
 echo "$ADDR $WRONG" > kr
-set +e
-"$CLIENT" --known-relays kr --identity a.id --duration 1 "$ADDR" > changed.out 2>&1
-rc=$?
-set -e
+run_rc "$CLIENT" --known-relays kr --identity a.id --duration 1 "$ADDR" > changed.out 2>&1
 cat changed.out
-[ "$rc" = 4 ] && grep -q "WARNING: the relay at $ADDR presented a certificate that differs" changed.out
+[ "$RC" = 4 ] && grep -q "WARNING: the relay at $ADDR presented a certificate that differs" changed.out
 
 echo "$ADDR 00:11:zz" > kr
-set +e
-"$CLIENT" --known-relays kr --identity a.id --duration 1 "$ADDR" > damaged.out 2>&1
-rc=$?
-set -e
+run_rc "$CLIENT" --known-relays kr --identity a.id --duration 1 "$ADDR" > damaged.out 2>&1
 cat damaged.out
-[ "$rc" = 2 ] && grep -q "cannot use its entry" damaged.out
+[ "$RC" = 2 ] && grep -q "cannot use its entry" damaged.out
 kill -TERM "$RELAY_PID"
 wait "$RELAY_PID"
 echo "trust on first use: ok"
