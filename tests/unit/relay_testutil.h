@@ -26,4 +26,15 @@ static inline void relay_test_join(wzp_quic_conn *c, const wzp_identity *id, boo
     wzp_signal_free(m);
 }
 
+/* Where a test relay listens ("127.0.0.1:port") and the pin of its certificate. */
+static inline void relay_test_target(const wzp_relay_server *r, char addr[64], uint8_t pin[32]) {
+    snprintf(addr, 64, "127.0.0.1:%u", wzp_relay_server_port(r));
+    wzp_relay_server_fingerprint(r, pin);
+}
+
+/* The sender's session id the relay puts in front of forwarded media. */
+static inline uint32_t relay_test_sender(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 #endif

@@ -107,8 +107,7 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         size_t n = 0;
         if (g.c[i].sid == sid && wzp_hop_open(&g.c[i].rx, data, len, &p, &n) == 0) {
             assert_true(n >= 4); /* the sender's session id, then its packet */
-            uint32_t sender =
-                (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+            uint32_t sender = relay_test_sender(p);
             bool known = false;
             for (int j = 0; j < NC; j++) {
                 known = known || (g.c[j].sid == sender && j != i);
@@ -269,9 +268,8 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
     assert_int_equal(wzp_quic_endpoint_new(&g.loop, &sq, &g.spoofer), 0);
     uv_ip4_addr("127.0.0.1", wzp_relay_server_port(g.relay), &g.relay_addr);
     uint8_t pin[32];
-    wzp_relay_server_fingerprint(g.relay, pin);
     char addr[64], room_x[WZP_ROOM_SNI_TEXT], room_y[WZP_ROOM_SNI_TEXT];
-    snprintf(addr, sizeof(addr), "127.0.0.1:%u", wzp_relay_server_port(g.relay));
+    relay_test_target(g.relay, addr, pin);
     wzp_room_sni("x", 1, room_x);
     wzp_room_sni("y", 1, room_y);
     for (int i = 0; i < NC; i++) {
@@ -283,10 +281,7 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
     uv_timer_init(&g.loop, &g.tick);
     uv_timer_start(&g.tick, on_tick, 10, 10);
     uv_run(&g.loop, UV_RUN_DEFAULT);
-    uint64_t in = 0, out = 0, refused = 0;
-    in = g.in5;
-    out = g.out5;
-    refused = g.refused5;
+    uint64_t in = g.in5, out = g.out5, refused = g.refused5; /* before the end-to-end part */
     print_message("step %d: received a=%d b=%d c=%d d=%d; relay in %llu out %llu refused %llu\n",
                   g.step, g.c[0].received, g.c[1].received, g.c[2].received, g.c[3].received,
                   (unsigned long long)in, (unsigned long long)out, (unsigned long long)refused);

@@ -79,7 +79,7 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     const uint8_t *p;
     size_t n = 0;
     if (cl->sid != 0 && wzp_hop_open(&cl->rx, data, len, &p, &n) == 0 && n > 4 &&
-        ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]) == g.c[0].sid) {
+        relay_test_sender(p) == g.c[0].sid) {
         keep(cl->heard, p + 4, n - 4);
         return true;
     }
@@ -142,9 +142,8 @@ static void test_two_hundred_clients_all_hear_the_sender(void **state) {
     assert_int_equal(wzp_relay_server_new(&g.loop, &cfg, &g.relay), 0);
     uv_ip4_addr("127.0.0.1", wzp_relay_server_port(g.relay), &g.relay_addr);
     uint8_t pin[32];
-    wzp_relay_server_fingerprint(g.relay, pin);
     char addr[64], room[WZP_ROOM_SNI_TEXT];
-    snprintf(addr, sizeof(addr), "127.0.0.1:%u", wzp_relay_server_port(g.relay));
+    relay_test_target(g.relay, addr, pin);
     wzp_room_sni("crowd", 5, room);
     for (int i = 0; i < NCL; i++) {
         client *cl = &g.c[i];

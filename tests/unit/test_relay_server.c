@@ -89,9 +89,8 @@ static void connect_client(int i, const char *room_sni, bool forge) {
     cl->forge = forge;
     assert_int_equal(wzp_identity_generate(&cl->id), 0);
     uint8_t pin[32];
-    wzp_relay_server_fingerprint(g_w.relay, pin);
     char addr[64];
-    snprintf(addr, sizeof(addr), "127.0.0.1:%u", wzp_relay_server_port(g_w.relay));
+    relay_test_target(g_w.relay, addr, pin);
     assert_int_equal(wzp_quic_connect(g_w.ep, addr, room_sni, pin, &cl->conn), 0);
     wzp_quic_conn_set_user(cl->conn, cl);
 }
