@@ -1,14 +1,19 @@
 /*
- * Audio from a file for --send-file: anything libsndfile reads (WAV, FLAC, Ogg, ...), any
+ * Audio from a file for --send-file: anything libsndfile reads (WAV, FLAC, Ogg, MP3, ...), any
  * channel count (mixed down) and rate (speexdsp resampler to 48 kHz), or headerless 48 kHz s16le
- * mono when libsndfile does not recognise the file. Streams: memory is bounded whatever the
- * file's length.
+ * mono. Streams: memory is bounded whatever the file's length.
+ *
+ * Headerless input is never left to sniffing alone: libsndfile recognises MPEG audio by frame
+ * sync words, which raw PCM often contains (a first sample of -1 is 0xffff: about one dithered
+ * tone in thirteen sniffed as MP3 and played as noise). So a .raw/.pcm/.s16/.sln name is raw
+ * without asking, and "MPEG" is believed only from an .mp1/.mp2/.mp3 name.
  */
 #include <sndfile.h>
 #include <speex/speex_resampler.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client/file_source.h"
 
@@ -26,11 +31,34 @@ struct wzp_file_source {
     double seconds;
 };
 
+static bool has_extension(const char *path, const char *const *exts) {
+    const char *dot = strrchr(path, '.');
+    if (dot == NULL || strchr(dot, '/') != NULL) {
+        return false;
+    }
+    for (; *exts != NULL; exts++) {
+        if (strcasecmp(dot + 1, *exts) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int wzp_file_source_open(const char *path, wzp_file_source **out, char *why, size_t why_len) {
+    static const char *const raw_ext[] = {"raw", "pcm", "s16", "sln", NULL};
+    static const char *const mpeg_ext[] = {"mp1", "mp2", "mp3", NULL};
     SF_INFO info;
     memset(&info, 0, sizeof(info));
-    SNDFILE *f = sf_open(path, SFM_READ, &info);
-    if (f == NULL) { /* no header libsndfile knows: raw 48 kHz s16le mono */
+    SNDFILE *f = NULL;
+    if (!has_extension(path, raw_ext)) {
+        f = sf_open(path, SFM_READ, &info);
+        if (f != NULL && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG &&
+            !has_extension(path, mpeg_ext)) {
+            sf_close(f); /* sniffed sync words in what is most likely raw PCM */
+            f = NULL;
+        }
+    }
+    if (f == NULL) { /* headerless: raw 48 kHz s16le mono */
         memset(&info, 0, sizeof(info));
         info.format = SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE;
         info.samplerate = 48000;

@@ -19,7 +19,7 @@ run --identity a.id --room x --send-tone 6 --record a.wav --duration 7.5
 run --identity b.id --room x --send-tone 6 --tone-hz 880 --duration 7.5
 # files: E a 16 kHz stereo WAV (resampled, mixed down), F headerless 48 kHz s16le
 sox -n -r 16000 -c 2 -b 16 e.wav synth 6.5 sine 660 vol 0.15
-sox -n -r 48000 -c 1 -b 16 -e signed-integer -L f.raw synth 6.5 sine 1200 vol 0.15
+sox -n -r 48000 -c 1 -b 16 -e signed-integer -L -D f.raw synth 6.5 sine 1200 vol 0.15
 run --identity e.id --room x --send-file e.wav --no-dsp --duration 7.5
 run --identity f.id --room x --send-file f.raw --no-dsp --duration 7.5
 for p in "${PIDS[@]:1}"; do wait "$p"; done
