@@ -26,6 +26,7 @@ extern "C" {
 #define WZP_QUIC_SEND_BUFFER     (256 * 1024) /* unacknowledged signalling bytes per connection */
 #define WZP_QUIC_SERVER_SOCKBUF  (4 * 1024 * 1024) /* accepting endpoints' UDP buffers */
 #define WZP_QUIC_LINGER_MS       2000 /* a closed connection waits this long for its last signals */
+#define WZP_QUIC_RETRY_ABOVE     64 /* handshakes in progress beyond which new clients get a Retry */
 
 typedef struct wzp_quic_endpoint wzp_quic_endpoint;
 typedef struct wzp_quic_conn wzp_quic_conn;
@@ -49,13 +50,25 @@ typedef struct wzp_quic_config {
     const char *bind;           /* "IP:port"; port 0 picks one */
     wzp_tls_identity *identity; /* accept connections with this certificate (NULL: client only) */
     wzp_quic_callbacks cb;
+    /* Address validation: while this many accepted handshakes are unfinished (0: the default,
+     * WZP_QUIC_RETRY_ABOVE), a new client is first sent a Retry and must echo its token from the
+     * same address; `retry_always` asks that of every client. */
+    uint32_t retry_above;
+    bool retry_always;
 } wzp_quic_config;
+
+typedef struct wzp_quic_stats {
+    size_t connections, handshaking; /* now */
+    uint64_t retries_sent, retry_tokens_refused;
+    uint64_t resets_sent, resets_suppressed, resets_received;
+} wzp_quic_stats;
 
 WZP_MUST_CHECK int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg,
                                          wzp_quic_endpoint **out);
 /* Close every connection and the socket; the endpoint is freed once libuv has closed them. */
 void wzp_quic_endpoint_free(wzp_quic_endpoint *ep);
 uint16_t wzp_quic_endpoint_port(const wzp_quic_endpoint *ep);
+void wzp_quic_endpoint_stats(const wzp_quic_endpoint *ep, wzp_quic_stats *out);
 
 /* Connect to "IP:port", asking for `sni`, accepting only a certificate whose SHA-256 is `pin`.
  * `pin` NULL accepts any certificate (trust on first use: the caller must check

@@ -307,6 +307,9 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
     e->conn = NULL;
     if (!e->stopping) {
         fprintf(e->err, "wzp-client: connection closed: %s\n", reason ? reason : "?");
+        if (reason != NULL && strstr(reason, "stateless reset") != NULL) {
+            fprintf(e->err, "wzp-client: the relay restarted and no longer knows this call\n");
+        }
         if (e->exit_code == 0) {
             e->exit_code = 4;
             if (error == WZP_ERR_AUTH && e->o->known_relays == NULL) {
@@ -554,7 +557,9 @@ int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
         goto done;
     }
     wzp_quic_config qc = {
-        "0.0.0.0:0", NULL, {e, on_established, on_signal, on_closed, on_datagram}};
+        .bind = "0.0.0.0:0",
+        .cb = {e, on_established, on_signal, on_closed, on_datagram},
+    };
     if (wzp_quic_endpoint_new(&e->loop, &qc, &e->ep) != WZP_OK ||
         wzp_quic_connect(e->ep, o->relay, sni, o->relay_fp, &e->conn) != WZP_OK) {
         fprintf(err, "wzp-client: cannot start a connection to %s\n", o->relay);

@@ -381,7 +381,10 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
     }
     if (rc == WZP_OK) {
         wzp_quic_config qc = {
-            cfg->listen, s->tls, {s, on_established, on_signal, on_closed, on_datagram}};
+            .bind = cfg->listen,
+            .identity = s->tls,
+            .cb = {s, on_established, on_signal, on_closed, on_datagram},
+        };
         rc = wzp_quic_endpoint_new(loop, &qc, &s->ep);
     }
     if (rc == WZP_OK) {

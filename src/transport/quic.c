@@ -12,13 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "transport/cid_table.h"
 #include "transport/tls_internal.h"
 #include "wzp/quic.h"
 #include "wzp/signal.h"
 
 #define CID_LEN  16
-#define MAX_CIDS 8
-#define MAX_PKT  1452
+#define MAX_CIDS 8 /* active_connection_id_limit we grant the peer */
+#define CONN_CIDS                                                                                  \
+    (MAX_CIDS + 2) /* + the client's original DCID (or our Retry SCID) and our first SCID */
+#define RETRY_TOKEN_TTL_NS (10 * NGTCP2_SECONDS)
+#define RESETS_PER_SEC     100 /* stateless resets an endpoint sends at most, in bursts of as many */
+#define MIN_RESET_SIZE     (NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN)
+#define MAX_PKT            1452
 #define PRIORITY                                                                                   \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"      \
     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:%DISABLE_TLS13_COMPAT_MODE"
@@ -30,6 +36,9 @@ struct wzp_quic_conn {
     gnutls_session_t tls;
     gnutls_certificate_credentials_t cred; /* client side */
     bool server, established, closed, pinned;
+    bool reset_by_peer;  /* a valid stateless reset arrived */
+    bool has_peer_token; /* client side: the server's stateless reset token is known */
+    uint8_t peer_token[NGTCP2_STATELESS_RESET_TOKENLEN];
     bool in_read;       /* inside ngtcp2_conn_read_pkt: ngtcp2 must not be re-entered */
     bool close_pending; /* wzp_quic_close was called from a callback */
     bool lingering;     /* closed for the application; waiting for the last signals to be acked */
@@ -39,7 +48,7 @@ struct wzp_quic_conn {
     uint8_t peer_fp[WZP_TLS_FINGERPRINT_SIZE]; /* what the server presented (client side) */
     struct sockaddr_storage remote;
     socklen_t remote_len;
-    ngtcp2_cid cids[MAX_CIDS];
+    ngtcp2_cid cids[CONN_CIDS];
     size_t ncids;
     uv_timer_t timer;
     int64_t stream;
@@ -58,9 +67,15 @@ struct wzp_quic_endpoint {
     socklen_t local_len;
     wzp_quic_config cfg;
     gnutls_certificate_credentials_t server_cred;
-    uint8_t reset_secret[32];
+    uint8_t reset_secret[32]; /* the relay's is derived from its seed: it survives restarts */
+    uint8_t retry_secret[32];
+    wzp_cid_table cidtab;
     wzp_quic_conn *conns;
-    size_t nconns;
+    size_t nconns, handshaking; /* handshaking: accepted connections not yet established */
+    size_t ninitiated;          /* connections we opened (they can receive stateless resets) */
+    double reset_budget;        /* token bucket for stateless resets */
+    uint64_t reset_refill_ms;
+    wzp_quic_stats stats;
     bool closing;
 };
 
@@ -70,21 +85,19 @@ static uint64_t now_ns(void) {
 
 /* ---- connection-ID bookkeeping ------------------------------------------------------------ */
 
-static void add_cid(wzp_quic_conn *c, const ngtcp2_cid *cid) {
-    if (c->ncids < MAX_CIDS) {
+static int add_cid(wzp_quic_conn *c, const ngtcp2_cid *cid) {
+    if (c->ncids >= CONN_CIDS) {
+        return WZP_ERR_FULL;
+    }
+    int rc = wzp_cid_table_put(&c->ep->cidtab, cid->data, cid->datalen, c);
+    if (rc == WZP_OK) {
         c->cids[c->ncids++] = *cid;
     }
+    return rc;
 }
 
 static wzp_quic_conn *find_conn(wzp_quic_endpoint *ep, const uint8_t *dcid, size_t len) {
-    for (wzp_quic_conn *c = ep->conns; c != NULL; c = c->next) {
-        for (size_t i = 0; i < c->ncids; i++) {
-            if (c->cids[i].datalen == len && sodium_memcmp(c->cids[i].data, dcid, len) == 0) {
-                return c;
-            }
-        }
-    }
-    return NULL;
+    return wzp_cid_table_get(&ep->cidtab, dcid, len);
 }
 
 /* ---- ngtcp2 callbacks ---------------------------------------------------------------------- */
@@ -105,10 +118,10 @@ static int new_cid_cb(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t
     randombytes_buf(cid->data, cidlen);
     cid->datalen = cidlen;
     if (ngtcp2_crypto_generate_stateless_reset_token(token, c->ep->reset_secret,
-                                                     sizeof(c->ep->reset_secret), cid) != 0) {
+                                                     sizeof(c->ep->reset_secret), cid) != 0 ||
+        add_cid(c, cid) != WZP_OK) {
         return NGTCP2_ERR_CALLBACK_FAILURE;
     }
-    add_cid(c, cid);
     return 0;
 }
 
@@ -117,6 +130,7 @@ static int remove_cid_cb(ngtcp2_conn *conn, const ngtcp2_cid *cid, void *user) {
     (void)conn;
     for (size_t i = 0; i < c->ncids; i++) {
         if (ngtcp2_cid_eq(&c->cids[i], cid)) {
+            wzp_cid_table_del(&c->ep->cidtab, cid->data, cid->datalen, c);
             c->cids[i] = c->cids[--c->ncids];
             break;
         }
@@ -175,11 +189,29 @@ static int acked_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint6
     return 0;
 }
 
+static int recv_stateless_reset_cb(ngtcp2_conn *conn, const ngtcp2_pkt_stateless_reset *sr,
+                                   void *user) {
+    wzp_quic_conn *c = user;
+    (void)conn;
+    (void)sr;
+    c->reset_by_peer = true;
+    c->ep->stats.resets_received++;
+    return 0;
+}
+
 static int handshake_completed_cb(ngtcp2_conn *conn, void *user) {
     wzp_quic_conn *c = user;
     (void)conn;
     c->established = true;
+    if (c->server && c->ep->handshaking > 0) {
+        c->ep->handshaking--;
+    }
     if (!c->server) {
+        const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(conn);
+        if (rp != NULL && rp->stateless_reset_token_present) {
+            memcpy(c->peer_token, rp->stateless_reset_token, sizeof(c->peer_token));
+            c->has_peer_token = true;
+        }
         if (c->ep->cfg.cb.on_established != NULL) {
             c->ep->cfg.cb.on_established(c, c->sni, c->ep->cfg.cb.user);
         }
@@ -224,6 +256,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
     cb->extend_max_local_streams_bidi = extend_bidi_cb;
     cb->rand = rand_cb;
     cb->get_new_connection_id = new_cid_cb;
+    cb->recv_stateless_reset = recv_stateless_reset_cb;
     cb->remove_connection_id = remove_cid_cb;
     cb->update_key = ngtcp2_crypto_update_key_cb;
     cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
@@ -444,6 +477,16 @@ static void conn_free(wzp_quic_conn *c) {
             break;
         }
     }
+    for (size_t i = 0; i < c->ncids; i++) {
+        wzp_cid_table_del(&ep->cidtab, c->cids[i].data, c->cids[i].datalen, c);
+    }
+    c->ncids = 0;
+    if (c->server && !c->established && ep->handshaking > 0) {
+        ep->handshaking--;
+    }
+    if (!c->server && ep->ninitiated > 0) {
+        ep->ninitiated--;
+    }
     if (c->conn != NULL) {
         ngtcp2_conn_del(c->conn);
     }
@@ -521,7 +564,9 @@ static void conn_read(wzp_quic_conn *c, const uint8_t *data, size_t len,
         c->remote_len = from_len;
         rv = conn_write(c);
     }
-    if (rv == NGTCP2_ERR_DRAINING) {
+    if (rv == NGTCP2_ERR_DRAINING && c->reset_by_peer) {
+        finish(c, WZP_ERR_IO, "the peer has lost this connection (stateless reset: restarted?)");
+    } else if (rv == NGTCP2_ERR_DRAINING) {
         finish(c, 0, "closed by peer");
     } else if (rv == NGTCP2_ERR_CRYPTO) {
         uint8_t alert = ngtcp2_conn_get_tls_alert(c->conn);
@@ -533,6 +578,38 @@ static void conn_read(wzp_quic_conn *c, const uint8_t *data, size_t len,
     }
 }
 
+static void send_raw(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                     const struct sockaddr *to) {
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
+    (void)uv_udp_try_send(&ep->udp, &b, 1, to);
+}
+
+/* Under handshake load a new client first proves it owns its address: a Retry carries a token
+ * (AEAD over the address, the client's first DCID and the time) and costs us no state. */
+static bool want_retry(const wzp_quic_endpoint *ep) {
+    uint32_t above = ep->cfg.retry_above != 0 ? ep->cfg.retry_above : WZP_QUIC_RETRY_ABOVE;
+    return ep->cfg.retry_always || ep->handshaking >= above;
+}
+
+static void send_retry(wzp_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const struct sockaddr *from,
+                       socklen_t from_len) {
+    ngtcp2_cid scid = {.datalen = CID_LEN};
+    randombytes_buf(scid.data, CID_LEN);
+    uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN], buf[MAX_PKT];
+    ngtcp2_ssize tlen = ngtcp2_crypto_generate_retry_token(
+        token, ep->retry_secret, sizeof(ep->retry_secret), hd->version,
+        (const ngtcp2_sockaddr *)from, from_len, &scid, &hd->dcid, now_ns());
+    if (tlen < 0) {
+        return;
+    }
+    ngtcp2_ssize n = ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid,
+                                               &hd->dcid, token, (size_t)tlen);
+    if (n > 0) {
+        send_raw(ep, buf, (size_t)n, from);
+        ep->stats.retries_sent++;
+    }
+}
+
 /* A packet for no known connection: a server accepts a new one from a client Initial. */
 static void accept_conn(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                         const struct sockaddr *from, socklen_t from_len) {
@@ -540,28 +617,49 @@ static void accept_conn(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     if (ep->server_cred == NULL || ngtcp2_accept(&hd, data, len) != 0) {
         return; /* not an Initial we can take: drop it */
     }
+    ngtcp2_cid odcid = hd.dcid; /* the DCID of the client's very first Initial */
+    bool retried = false;
+    if (hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+        if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token.base, hd.token.len, ep->retry_secret,
+                                             sizeof(ep->retry_secret), hd.version,
+                                             (const ngtcp2_sockaddr *)from, from_len, &hd.dcid,
+                                             RETRY_TOKEN_TTL_NS, now_ns()) != 0) {
+            ep->stats.retry_tokens_refused++; /* expired, forged or from another address */
+            return;
+        }
+        retried = true;
+    } else if (want_retry(ep)) {
+        send_retry(ep, &hd, from, from_len);
+        return;
+    }
     wzp_quic_conn *c = conn_alloc(ep, from, from_len);
     if (c == NULL) {
         return;
     }
     c->server = true;
+    ep->handshaking++;
     ngtcp2_cid scid = {.datalen = CID_LEN};
     randombytes_buf(scid.data, CID_LEN);
-    add_cid(c, &scid);
-    add_cid(c, &hd.dcid); /* the client keeps using its chosen DCID for a while */
     ngtcp2_callbacks cb;
     ngtcp2_settings settings;
     ngtcp2_transport_params params;
     fill_callbacks(&cb, true);
     fill_settings(&settings, &params, true);
-    params.original_dcid = hd.dcid;
+    params.original_dcid = odcid;
+    if (retried) {
+        settings.token = hd.token;
+        params.retry_scid = hd.dcid;
+        params.retry_scid_present = 1;
+    }
     params.stateless_reset_token_present = 1;
     ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, ep->reset_secret,
                                                  sizeof(ep->reset_secret), &scid);
     ngtcp2_path path = {{(struct sockaddr *)&ep->local, ep->local_len},
                         {(struct sockaddr *)(uintptr_t)from, from_len},
                         NULL};
-    if (setup_tls(c, NULL) != WZP_OK ||
+    /* the client keeps using the DCID it chose (or our Retry SCID) for a while */
+    if (add_cid(c, &scid) != WZP_OK || add_cid(c, &hd.dcid) != WZP_OK ||
+        setup_tls(c, NULL) != WZP_OK ||
         ngtcp2_conn_server_new(&c->conn, &hd.scid, &scid, &path, hd.version, &cb, &settings,
                                &params, NULL, c) != 0) {
         conn_free(c);
@@ -571,6 +669,77 @@ static void accept_conn(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     ngtcp2_conn_set_keep_alive_timeout(c->conn, (ngtcp2_duration)WZP_QUIC_KEEPALIVE_MS *
                                                     NGTCP2_MILLISECONDS);
     conn_read(c, data, len, from, from_len);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b) {
+    if (a->ss_family != b->sa_family) {
+        return false;
+    }
+    if (b->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+/* A short-header packet for no connection we know may be our server's stateless reset: its
+ * DCID is random and its last 16 bytes are the token the server gave us. Checked before the
+ * media plane sees the packet (which would take anything from the relay's address), at the
+ * cost of one 16-byte compare per connection we opened, and only for those; ngtcp2 then
+ * confirms it and the connection drains. */
+static bool stateless_reset_for_us(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                                   const struct sockaddr *from, socklen_t from_len) {
+    if (ep->ninitiated == 0 || (data[0] & 0x80) || len < MIN_RESET_SIZE) {
+        return false;
+    }
+    const uint8_t *tail = data + len - NGTCP2_STATELESS_RESET_TOKENLEN;
+    for (wzp_quic_conn *c = ep->conns; c != NULL; c = c->next) {
+        if (!c->server && c->has_peer_token && !c->closed && !c->lingering &&
+            same_addr(&c->remote, from) &&
+            sodium_memcmp(tail, c->peer_token, NGTCP2_STATELESS_RESET_TOKENLEN) == 0) {
+            conn_read(c, data, len, from, from_len);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Otherwise a server answers a stray short-header packet with a stateless reset of its own
+ * (keyed on the DCID: a relay restarted from the same seed resets its old connections at once
+ * instead of leaving clients to a 30 s idle timeout) -- shorter than the trigger, so two
+ * endpoints cannot loop, and rate-limited, so it is no amplifier. */
+static void stray_short(wzp_quic_endpoint *ep, size_t len, const struct sockaddr *from,
+                        const ngtcp2_version_cid *vc) {
+    if (ep->server_cred == NULL || len <= MIN_RESET_SIZE || vc->dcidlen != CID_LEN) {
+        return;
+    }
+    uint64_t now = uv_now(ep->loop);
+    ep->reset_budget += (double)(now - ep->reset_refill_ms) * RESETS_PER_SEC / 1000.0;
+    ep->reset_refill_ms = now;
+    if (ep->reset_budget > RESETS_PER_SEC) {
+        ep->reset_budget = RESETS_PER_SEC;
+    }
+    if (ep->reset_budget < 1.0) {
+        ep->stats.resets_suppressed++;
+        return;
+    }
+    ep->reset_budget -= 1.0;
+    ngtcp2_cid dcid;
+    ngtcp2_cid_init(&dcid, vc->dcid, vc->dcidlen);
+    uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[64], buf[64];
+    size_t size = len - 1 < sizeof(buf) ? len - 1 : sizeof(buf);
+    randombytes_buf(rnd, sizeof(rnd));
+    if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->reset_secret,
+                                                     sizeof(ep->reset_secret), &dcid) != 0) {
+        return;
+    }
+    ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, size, token, rnd, sizeof(rnd));
+    if (n > 0) {
+        send_raw(ep, buf, (size_t)n, from);
+        ep->stats.resets_sent++;
+    }
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -603,9 +772,15 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     wzp_quic_conn *c = find_conn(ep, vc.dcid, vc.dcidlen);
     if (c != NULL) {
         conn_read(c, data, len, from, from_len);
-    } else if (ep->cfg.cb.on_datagram == NULL ||
-               !ep->cfg.cb.on_datagram(ep, data, len, from, ep->cfg.cb.user)) {
+    } else if (stateless_reset_for_us(ep, data, len, from, from_len)) {
+        return;
+    } else if (ep->cfg.cb.on_datagram != NULL &&
+               ep->cfg.cb.on_datagram(ep, data, len, from, ep->cfg.cb.user)) {
+        return;                  /* media */
+    } else if (data[0] & 0x80) { /* long header */
         accept_conn(ep, data, len, from, from_len);
+    } else {
+        stray_short(ep, len, from, &vc);
     }
 }
 
@@ -646,7 +821,18 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
     }
     ep->loop = loop;
     ep->cfg = *cfg;
-    randombytes_buf(ep->reset_secret, sizeof(ep->reset_secret));
+    if (cfg->identity != NULL) {
+        memcpy(ep->reset_secret, wzp__tls_identity_reset_secret(cfg->identity), 32);
+    } else {
+        randombytes_buf(ep->reset_secret, sizeof(ep->reset_secret));
+    }
+    randombytes_buf(ep->retry_secret, sizeof(ep->retry_secret));
+    ep->reset_budget = RESETS_PER_SEC;
+    ep->reset_refill_ms = uv_now(loop);
+    if (wzp_cid_table_init(&ep->cidtab, WZP_QUIC_MAX_CONNS * CONN_CIDS) != WZP_OK) {
+        free(ep);
+        return WZP_ERR_NOMEM;
+    }
     int rc = parse_addr(cfg->bind, &ep->local, &ep->local_len);
     if (rc == WZP_OK && cfg->identity != NULL) {
         gnutls_x509_crt_t crt = wzp__tls_identity_crt(cfg->identity);
@@ -664,6 +850,8 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
         if (ep->server_cred != NULL) {
             gnutls_certificate_free_credentials(ep->server_cred);
         }
+        wzp_cid_table_free(&ep->cidtab);
+        sodium_memzero(ep, sizeof(*ep));
         free(ep); /* (a failed uv_udp_init leaves nothing to close) */
         return rc;
     }
@@ -694,7 +882,15 @@ static void udp_closed(uv_handle_t *h) {
     if (ep->server_cred != NULL) {
         gnutls_certificate_free_credentials(ep->server_cred);
     }
+    wzp_cid_table_free(&ep->cidtab);
+    sodium_memzero(ep, sizeof(*ep)); /* the reset and retry secrets */
     free(ep);
+}
+
+void wzp_quic_endpoint_stats(const wzp_quic_endpoint *ep, wzp_quic_stats *out) {
+    *out = ep->stats;
+    out->connections = ep->nconns;
+    out->handshaking = ep->handshaking;
 }
 
 void wzp_quic_endpoint_free(wzp_quic_endpoint *ep) {
@@ -721,6 +917,7 @@ int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
     if (c == NULL) {
         return WZP_ERR_FULL;
     }
+    ep->ninitiated++;
     if (pin != NULL) {
         memcpy(c->pin, pin, WZP_TLS_FINGERPRINT_SIZE);
         c->pinned = true;

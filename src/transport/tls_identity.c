@@ -23,6 +23,7 @@ struct wzp_tls_identity {
     gnutls_x509_crt_t crt;
     gnutls_datum_t der;
     uint8_t fingerprint[WZP_TLS_FINGERPRINT_SIZE];
+    uint8_t reset_secret[32]; /* QUIC stateless resets: the same after a restart */
 };
 
 void wzp_tls_identity_free(wzp_tls_identity *id) {
@@ -96,6 +97,9 @@ int wzp_tls_identity_from_seed(const uint8_t seed[32], wzp_tls_identity **out) {
     }
     rc = make_key(id, seed);
     if (rc == WZP_OK) {
+        rc = wzp__hkdf(NULL, 0, seed, 32, "wzp-quic-stateless-reset", id->reset_secret, 32);
+    }
+    if (rc == WZP_OK) {
         rc = make_cert(id);
     }
     if (rc != WZP_OK) {
@@ -157,4 +161,8 @@ gnutls_x509_crt_t wzp__tls_identity_crt(wzp_tls_identity *id) {
 
 gnutls_x509_privkey_t wzp__tls_identity_key(wzp_tls_identity *id) {
     return id->key;
+}
+
+const uint8_t *wzp__tls_identity_reset_secret(const wzp_tls_identity *id) {
+    return id->reset_secret;
 }

@@ -75,8 +75,8 @@ static void run_world(world *w, bool right_pin, bool both_ways) {
     assert_int_equal(wzp_tls_identity_from_seed(seed, &id), 0);
     assert_int_equal(wzp_tls_identity_from_seed(seed2, &id2), 0);
     wzp_quic_callbacks cb = {w, on_established, on_signal, on_closed, NULL};
-    wzp_quic_config scfg = {"127.0.0.1:0", id, cb},
-                    ccfg = {"127.0.0.1:0", both_ways ? id2 : NULL, cb};
+    wzp_quic_config scfg = {.bind = "127.0.0.1:0", .identity = id, .cb = cb},
+                    ccfg = {.bind = "127.0.0.1:0", .identity = both_ways ? id2 : NULL, .cb = cb};
     assert_int_equal(wzp_quic_endpoint_new(&w->loop, &scfg, &w->server), 0);
     assert_int_equal(wzp_quic_endpoint_new(&w->loop, &ccfg, &w->client), 0);
     uint8_t pin[32];

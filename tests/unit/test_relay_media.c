@@ -260,11 +260,12 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
     uint8_t seed[32] = {9};
     wzp_relay_server_config cfg = {"127.0.0.1:0", seed, {16, 8, 30000}, on_tap, NULL};
     assert_int_equal(wzp_relay_server_new(&g.loop, &cfg, &g.relay), 0);
-    wzp_quic_config qc = {
-        "127.0.0.1:0", NULL, {NULL, on_established, on_signal, on_closed, on_datagram}};
+    wzp_quic_config qc = {.bind = "127.0.0.1:0",
+                          .cb = {NULL, on_established, on_signal, on_closed, on_datagram}};
     assert_int_equal(wzp_quic_endpoint_new(&g.loop, &qc, &g.ep), 0);
     assert_int_equal(wzp_quic_endpoint_new(&g.loop, &qc, &g.ep2), 0);
-    wzp_quic_config sq = {"127.0.0.1:0", NULL, {NULL, NULL, NULL, NULL, on_spoofer_datagram}};
+    wzp_quic_config sq = {.bind = "127.0.0.1:0",
+                          .cb = {NULL, NULL, NULL, NULL, on_spoofer_datagram}};
     assert_int_equal(wzp_quic_endpoint_new(&g.loop, &sq, &g.spoofer), 0);
     uv_ip4_addr("127.0.0.1", wzp_relay_server_port(g.relay), &g.relay_addr);
     uint8_t pin[32];

@@ -147,8 +147,8 @@ static void test_two_hundred_clients_all_hear_the_sender(void **state) {
     wzp_room_sni("crowd", 5, room);
     for (int i = 0; i < NCL; i++) {
         client *cl = &g.c[i];
-        wzp_quic_config qc = {
-            "127.0.0.1:0", NULL, {cl, on_established, on_signal, on_closed, on_datagram}};
+        wzp_quic_config qc = {.bind = "127.0.0.1:0",
+                              .cb = {cl, on_established, on_signal, on_closed, on_datagram}};
         assert_int_equal(wzp_quic_endpoint_new(&g.loop, &qc, &cl->ep), 0);
         assert_int_equal(wzp_identity_generate(&cl->id), 0);
         cl->heard = calloc(1, sizeof(capture));

@@ -142,7 +142,8 @@ static void test_rooms_join_update_route_and_refuse_forgeries(void **state) {
     uint8_t seed[32] = {42};
     wzp_relay_server_config cfg = {"127.0.0.1:0", seed, {16, 8, 30000}, NULL, NULL};
     assert_int_equal(wzp_relay_server_new(&g_w.loop, &cfg, &g_w.relay), 0);
-    wzp_quic_config qc = {"127.0.0.1:0", NULL, {NULL, on_established, on_signal, on_closed, NULL}};
+    wzp_quic_config qc = {.bind = "127.0.0.1:0",
+                          .cb = {NULL, on_established, on_signal, on_closed, NULL}};
     assert_int_equal(wzp_quic_endpoint_new(&g_w.loop, &qc, &g_w.ep), 0);
     char room_x[WZP_ROOM_SNI_TEXT], room_y[WZP_ROOM_SNI_TEXT];
     wzp_room_sni("x", 1, room_x);
