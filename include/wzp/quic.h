@@ -27,6 +27,8 @@ extern "C" {
 #define WZP_QUIC_SERVER_SOCKBUF  (4 * 1024 * 1024) /* accepting endpoints' UDP buffers */
 #define WZP_QUIC_LINGER_MS       2000 /* a closed connection waits this long for its last signals */
 #define WZP_QUIC_RETRY_ABOVE     64 /* handshakes in progress beyond which new clients get a Retry */
+#define WZP_QUIC_SEND_BATCH      64   /* queued datagrams sent by one sendmmsg */
+#define WZP_QUIC_MAX_DATAGRAM    1500 /* the largest datagram the queue takes */
 
 typedef struct wzp_quic_endpoint wzp_quic_endpoint;
 typedef struct wzp_quic_conn wzp_quic_conn;
@@ -61,6 +63,8 @@ typedef struct wzp_quic_stats {
     size_t connections, handshaking; /* now */
     uint64_t retries_sent, retry_tokens_refused;
     uint64_t resets_sent, resets_suppressed, resets_received;
+    uint64_t datagrams_received, recv_batches; /* recv_batches: recvmmsg calls that returned data */
+    uint64_t datagrams_sent, datagrams_dropped, send_syscalls; /* media plane, both paths */
 } wzp_quic_stats;
 
 WZP_MUST_CHECK int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg,
@@ -96,6 +100,14 @@ WZP_MUST_CHECK int wzp_quic_export(const wzp_quic_conn *c, const char *label, ui
 /* Send one datagram from the endpoint's socket (the media plane). Best effort, never blocks. */
 void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                             const struct sockaddr *to);
+/* Queue a copy of one datagram (at most WZP_QUIC_MAX_DATAGRAM bytes) for a batched send: the
+ * queue goes out with one sendmmsg when the datagrams received in this loop turn have been
+ * handled (or when WZP_QUIC_SEND_BATCH are queued, or on wzp_quic_flush_datagrams). Use it from
+ * on_datagram; nothing waits beyond the current loop turn, so no stale audio is queued. If the
+ * socket is full the rest of the batch is dropped and counted. */
+void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                             const struct sockaddr *to);
+void wzp_quic_flush_datagrams(wzp_quic_endpoint *ep);
 /* The peer's current address (for the media plane's first packets). */
 const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c);
 const char *wzp_quic_conn_sni(const wzp_quic_conn *c);

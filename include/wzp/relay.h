@@ -14,6 +14,7 @@
 
 #include "wzp/crypto.h"
 #include "wzp/error.h"
+#include "wzp/quic.h"
 #include "wzp/signal.h"
 
 #ifdef __cplusplus
@@ -113,6 +114,8 @@ const wzp_rooms *wzp_relay_server_rooms(const wzp_relay_server *s);
 /* Media datagrams authenticated in, sent out (fan-out), and refused (unknown, forged, replayed). */
 void wzp_relay_server_media_stats(const wzp_relay_server *s, uint64_t *in, uint64_t *out,
                                   uint64_t *refused);
+/* The relay endpoint's QUIC and socket counters (Retry, resets, batching). */
+void wzp_relay_server_quic_stats(const wzp_relay_server *s, wzp_quic_stats *out);
 
 /* The signed RegisterPresence a client sends on connection `exporter` (from WZP_JOIN_EXPORTER). */
 WZP_MUST_CHECK int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32],

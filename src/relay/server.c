@@ -222,7 +222,7 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         size_t out = 0;
         if (dm != NULL && wzp_hop_seal(&dm->hop_tx, s->fwd, plen + 4, s->dgram, sizeof(s->dgram),
                                        &out) == WZP_OK) {
-            wzp_quic_send_datagram(ep, s->dgram, out, (const struct sockaddr *)&dm->addr);
+            wzp_quic_queue_datagram(ep, s->dgram, out, (const struct sockaddr *)&dm->addr);
             s->media_out++;
         }
     }
@@ -431,6 +431,10 @@ void wzp_relay_server_fingerprint(const wzp_relay_server *s, uint8_t out[32]) {
 
 const wzp_rooms *wzp_relay_server_rooms(const wzp_relay_server *s) {
     return s->rooms;
+}
+
+void wzp_relay_server_quic_stats(const wzp_relay_server *s, wzp_quic_stats *out) {
+    wzp_quic_endpoint_stats(s->ep, out);
 }
 
 void wzp_relay_server_media_stats(const wzp_relay_server *s, uint64_t *in, uint64_t *out,

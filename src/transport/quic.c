@@ -8,9 +8,11 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "transport/cid_table.h"
 #include "transport/tls_internal.h"
@@ -23,6 +25,8 @@
     (MAX_CIDS + 2) /* + the client's original DCID (or our Retry SCID) and our first SCID */
 #define RETRY_TOKEN_TTL_NS (10 * NGTCP2_SECONDS)
 #define RESETS_PER_SEC     100 /* stateless resets an endpoint sends at most, in bursts of as many */
+#define RECV_SLOT          65536 /* libuv's per-datagram chunk with recvmmsg */
+#define RECV_BATCH         20    /* libuv's UV__MMSG_MAXWIDTH: datagrams per recvmmsg */
 #define MIN_RESET_SIZE     (NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN)
 #define MAX_PKT            1452
 #define PRIORITY                                                                                   \
@@ -77,6 +81,19 @@ struct wzp_quic_endpoint {
     uint64_t reset_refill_ms;
     wzp_quic_stats stats;
     bool closing;
+    uint8_t *slab; /* receive buffer: RECV_BATCH slots on an accepting endpoint, else one */
+    size_t slab_len;
+    struct send_batch *batch; /* queued datagrams for one sendmmsg */
+};
+
+/* Datagrams queued by wzp_quic_queue_datagram, sent with one sendmmsg at the end of the receive
+ * batch that produced them (a relay's fan-out of a whole recvmmsg batch costs one syscall). */
+struct send_batch {
+    size_t n;
+    struct mmsghdr msg[WZP_QUIC_SEND_BATCH];
+    struct iovec iov[WZP_QUIC_SEND_BATCH];
+    struct sockaddr_storage to[WZP_QUIC_SEND_BATCH];
+    uint8_t data[WZP_QUIC_SEND_BATCH][WZP_QUIC_MAX_DATAGRAM];
 };
 
 static uint64_t now_ns(void) {
@@ -743,21 +760,63 @@ static void stray_short(wzp_quic_endpoint *ep, size_t len, const struct sockaddr
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-    static char slab[65536];
-    (void)h;
+    wzp_quic_endpoint *ep = h->data;
     (void)suggested;
-    *buf = uv_buf_init(slab, sizeof(slab));
+    *buf = uv_buf_init((char *)ep->slab, (unsigned)ep->slab_len);
+}
+
+static void handle_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                            const struct sockaddr *from);
+
+void wzp_quic_flush_datagrams(wzp_quic_endpoint *ep) {
+    struct send_batch *b = ep->batch;
+    uv_os_fd_t fd = -1;
+    if (b->n == 0 || uv_fileno((const uv_handle_t *)&ep->udp, &fd) != 0) {
+        b->n = 0;
+        return;
+    }
+    size_t done = 0;
+    while (done < b->n) {
+        int n = sendmmsg(fd, b->msg + done, (unsigned)(b->n - done), MSG_DONTWAIT);
+        ep->stats.send_syscalls++;
+        if (n > 0) {
+            done += (size_t)n;
+            ep->stats.datagrams_sent += (uint64_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+            break; /* the socket is full: late audio is worthless, drop the rest */
+        } else {
+            done++; /* this one cannot go (unreachable, bad address): skip it */
+            ep->stats.datagrams_dropped++;
+        }
+    }
+    ep->stats.datagrams_dropped += b->n - done;
+    b->n = 0;
 }
 
 static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
                     unsigned flags) {
     wzp_quic_endpoint *ep = udp->data;
-    (void)flags;
-    if (nread <= 0 || from == NULL || ep->closing) {
+    if (ep->closing) {
         return;
     }
-    const uint8_t *data = (const uint8_t *)buf->base;
-    size_t len = (size_t)nread;
+    if (nread <= 0 || from == NULL) {
+        if (flags & UV_UDP_MMSG_FREE) { /* the end of a recvmmsg batch */
+            ep->stats.recv_batches++;
+            wzp_quic_flush_datagrams(ep);
+        }
+        return;
+    }
+    ep->stats.datagrams_received++;
+    handle_datagram(ep, (const uint8_t *)buf->base, (size_t)nread, from);
+    if (!(flags & UV_UDP_MMSG_CHUNK) && !ep->closing) { /* a lone datagram: no batch end follows */
+        wzp_quic_flush_datagrams(ep);
+    }
+}
+
+static void handle_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                            const struct sockaddr *from) {
     socklen_t from_len =
         from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     ngtcp2_version_cid vc;
@@ -842,7 +901,15 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
             rc = WZP_ERR_CRYPTO;
         }
     }
-    if (rc == WZP_OK && (uv_udp_init(loop, &ep->udp) != 0 ||
+    if (rc == WZP_OK) {
+        /* an accepting endpoint (a relay) reads up to RECV_BATCH datagrams per recvmmsg */
+        ep->slab_len = cfg->identity != NULL ? RECV_SLOT * RECV_BATCH : RECV_SLOT;
+        ep->slab = malloc(ep->slab_len);
+        ep->batch = calloc(1, sizeof(*ep->batch));
+        rc = ep->slab != NULL && ep->batch != NULL ? WZP_OK : WZP_ERR_NOMEM;
+    }
+    unsigned udp_flags = AF_UNSPEC | (cfg->identity != NULL ? UV_UDP_RECVMMSG : 0);
+    if (rc == WZP_OK && (uv_udp_init_ex(loop, &ep->udp, udp_flags) != 0 ||
                          uv_udp_bind(&ep->udp, (const struct sockaddr *)&ep->local, 0) != 0)) {
         rc = WZP_ERR_IO;
     }
@@ -851,6 +918,8 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
             gnutls_certificate_free_credentials(ep->server_cred);
         }
         wzp_cid_table_free(&ep->cidtab);
+        free(ep->slab);
+        free(ep->batch);
         sodium_memzero(ep, sizeof(*ep));
         free(ep); /* (a failed uv_udp_init leaves nothing to close) */
         return rc;
@@ -883,6 +952,8 @@ static void udp_closed(uv_handle_t *h) {
         gnutls_certificate_free_credentials(ep->server_cred);
     }
     wzp_cid_table_free(&ep->cidtab);
+    free(ep->slab);
+    free(ep->batch);
     sodium_memzero(ep, sizeof(*ep)); /* the reset and retry secrets */
     free(ep);
 }
@@ -1019,7 +1090,33 @@ int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]) 
 void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                             const struct sockaddr *to) {
     uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
-    (void)uv_udp_try_send(&ep->udp, &b, 1, to);
+    ep->stats.send_syscalls++;
+    if (uv_udp_try_send(&ep->udp, &b, 1, to) >= 0) {
+        ep->stats.datagrams_sent++;
+    } else {
+        ep->stats.datagrams_dropped++;
+    }
+}
+
+void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                             const struct sockaddr *to) {
+    struct send_batch *b = ep->batch;
+    if (len > WZP_QUIC_MAX_DATAGRAM) {
+        ep->stats.datagrams_dropped++;
+        return;
+    }
+    if (b->n == WZP_QUIC_SEND_BATCH) {
+        wzp_quic_flush_datagrams(ep);
+    }
+    size_t i = b->n++;
+    memcpy(b->data[i], data, len);
+    socklen_t tl =
+        to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    memcpy(&b->to[i], to, tl);
+    b->iov[i] = (struct iovec){b->data[i], len};
+    b->msg[i] = (struct mmsghdr){
+        .msg_hdr = {
+            .msg_name = &b->to[i], .msg_namelen = tl, .msg_iov = &b->iov[i], .msg_iovlen = 1}};
 }
 
 const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c) {

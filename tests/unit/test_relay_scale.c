@@ -171,6 +171,18 @@ static void test_two_hundred_clients_all_hear_the_sender(void **state) {
                   (unsigned long long)out, (unsigned long long)refused);
     assert_int_equal(g.joined, NCL);
     assert_true(g.done);
+    /* batched I/O: the fan-out of a receive batch leaves in sendmmsg calls of up to 64 */
+    wzp_quic_stats qs;
+    wzp_relay_server_quic_stats(g.relay, &qs);
+    print_message("relay socket: %llu datagrams in, %llu recvmmsg batches; %llu out in %llu "
+                  "send syscalls (%.1f per call), %llu dropped\n",
+                  (unsigned long long)qs.datagrams_received, (unsigned long long)qs.recv_batches,
+                  (unsigned long long)qs.datagrams_sent, (unsigned long long)qs.send_syscalls,
+                  (double)qs.datagrams_sent / (double)(qs.send_syscalls ? qs.send_syscalls : 1),
+                  (unsigned long long)qs.datagrams_dropped);
+    assert_true(qs.recv_batches > 0);
+    assert_true(qs.datagrams_sent >= out);
+    assert_true(qs.send_syscalls * 16 < qs.datagrams_sent);
     static int16_t pcm[70 * WZP_MAX_FRAME_SAMPLES];
     int played_all = 0;
     size_t datagrams = 0;
