@@ -30,7 +30,8 @@ extern "C" {
 #define WZP_JB_CLIENT_MAX      25
 #define WZP_JB_RELAY_TARGET    50
 #define WZP_JB_RELAY_MAX       250
-#define WZP_JB_ADJUST_INTERVAL 8 /* pulls between two accelerate/stretch steps */
+#define WZP_JB_ADJUST_INTERVAL 8  /* pulls between two accelerate/stretch steps */
+#define WZP_JB_IDLE_FRAMES     25 /* empty pulls in a row (500 ms) before the buffer goes idle */
 
 typedef struct wzp_jb_config {
     unsigned min_frames, initial_frames, max_frames; /* target depth bounds, in frames */

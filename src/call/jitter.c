@@ -31,6 +31,7 @@ struct wzp_jitter_buffer {
     int64_t prev_transit;
     double jitter;
     unsigned since_adjust;
+    unsigned dry;     /* pulls in a row that found nothing */
     double depth_ema; /* smoothed depth (ms): decisions ignore momentary jitter */
     wzp_jb_stats st;
 };
@@ -216,6 +217,7 @@ void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
             return;
         }
         jb->started = true;
+        jb->dry = 0;
         jb->depth_ema = depth_ms(jb, jb->frames[0].ts);
         jb->play_ts = jb->frames[0].ts;
         jb->last_dur = jb->frames[0].dur;
@@ -230,11 +232,21 @@ void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
         return;
     }
     if (jb->count > 0 && jb->frames[0].ts == jb->play_ts) {
+        jb->dry = 0;
         emit_frame(jb, out);
         return;
     }
     if (jb->count == 0) {
+        if (++jb->dry > WZP_JB_IDLE_FRAMES) {
+            /* the sender has stopped (hung up, muted, gone): wait for its next talkspurt in
+             * silence, buffering afresh, rather than concealing forever */
+            jb->started = false;
+            *out = (wzp_jb_out){WZP_JB_BUFFERING, 0, 0, 20, NULL, 0};
+            return;
+        }
         jb->st.underruns++;
+    } else {
+        jb->dry = 0;
     }
     emit_conceal(jb, out, codec, true);
 }

@@ -207,6 +207,54 @@ static void test_overrun_drops_the_oldest(void **state) {
     wzp_jb_free(jb);
 }
 
+/* A sender that stops (hang-up, mute) is concealed for at most WZP_JB_IDLE_FRAMES pulls, then
+ * the buffer waits in silence; its next talkspurt, seconds later, plays from its first frame after
+ * buffering afresh (not dropped as "late"). */
+static void test_stopped_sender_goes_idle_and_restarts(void **state) {
+    (void)state;
+    wzp_jb_config cfg = wzp_jb_default_config(false);
+    cfg.initial_frames = 2;
+    wzp_jitter_buffer *jb = NULL;
+    assert_int_equal(wzp_jb_new(&cfg, &jb), 0);
+    const uint8_t p[1] = {7};
+    wzp_jb_out o;
+    unsigned played = 0, concealed = 0, silent = 0;
+    /* one frame arrives per pull, as in a call; 10 frames, then nothing for 2 s */
+    for (unsigned i = 0; i < 100; i++) {
+        if (i < 10) {
+            assert_int_equal(wzp_jb_insert(jb, WZP_CODEC_OPUS_24K, i * 20, p, 1, i * 20), 0);
+        }
+        wzp_jb_pull(jb, &o);
+        played += o.kind == WZP_JB_FRAME;
+        concealed += o.kind == WZP_JB_CONCEAL;
+        silent += o.kind == WZP_JB_BUFFERING;
+    }
+    wzp_jb_stats st = wzp_jb_get_stats(jb);
+    print_message("first talkspurt: %u played, %u concealed, %u silent, %llu accelerated\n", played,
+                  concealed, silent, (unsigned long long)st.accelerated);
+    assert_int_equal(played + st.accelerated, 10);
+    assert_int_equal(concealed, WZP_JB_IDLE_FRAMES);
+    assert_int_equal(st.underruns, WZP_JB_IDLE_FRAMES);
+    assert_true(silent >= 100 - 10 - WZP_JB_IDLE_FRAMES);
+    played = 0;
+    uint32_t first = 0;
+    for (unsigned i = 0; i < 20; i++) { /* the next talkspurt, 5 s on */
+        if (i < 10) {
+            assert_int_equal(
+                wzp_jb_insert(jb, WZP_CODEC_OPUS_24K, 5000 + i * 20, p, 1, 5000 + i * 20), 0);
+        }
+        wzp_jb_pull(jb, &o);
+        if (o.kind == WZP_JB_FRAME && played++ == 0) {
+            first = o.timestamp_ms;
+        }
+    }
+    st = wzp_jb_get_stats(jb);
+    assert_int_equal(played, 10);
+    assert_int_equal(first, 5000);
+    assert_int_equal(st.late, 0);
+    wzp_jb_free(jb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_trace_never_underruns_after_warm_up),
@@ -215,6 +263,7 @@ int main(void) {
         cmocka_unit_test(test_clock_drift_keeps_depth_bounded),
         cmocka_unit_test(test_reordering_duplicates_and_late_frames),
         cmocka_unit_test(test_overrun_drops_the_oldest),
+        cmocka_unit_test(test_stopped_sender_goes_idle_and_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
