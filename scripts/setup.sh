@@ -22,6 +22,8 @@ PACKAGES=(
   libopus-dev libcodec2-dev libspeexdsp-dev        # codecs, resampling, denoising
   espeak-ng libsndfile1-dev sox                    # speech test signal, WAV files
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libuv1-dev  # QUIC control plane, event loop
+  portaudio19-dev libasound2-dev libjack-jackd2-dev  # --live microphone and speaker
+  pulseaudio pulseaudio-utils libasound2-plugins   # a real-time sound server for --live tests
   libcmocka-dev                                    # unit tests
   liblcrq-dev                                      # RFC 6330 oracle (GPL: tests only)
 )

@@ -34,7 +34,11 @@ typedef struct wzp_client_options {
     bool status;           /* a status line every second (always on a terminal) */
     double tone_hz;        /* default 440 */
     const char *record;    /* WAV file for what the room says, or NULL */
-    double duration_s; /* how long to stay in the room (0: the tone or file plus 3 s, or 10 s) */
+    double duration_s;     /* how long to stay in the room (0: the tone or file plus 3 s, or 10 s;
+                              with --live: until interrupted) */
+    bool live;             /* microphone and speaker (PortAudio) */
+    const char *audio_device; /* PortAudio device name part for --live (NULL: the defaults) */
+    bool no_aec;              /* --live without echo cancellation (headphones) */
 } wzp_client_options;
 
 /* Run the call in the foreground. Returns a process exit code: 0 done, 1 setup error, 3 the

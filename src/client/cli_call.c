@@ -26,6 +26,11 @@ static void usage(FILE *f) {
                "                     buffer); on a terminal it is always shown, in place\n"
                "  --no-dsp           send audio as is: no noise suppression or silence\n"
                "                     detection (music, test signals)\n"
+               "  --live             talk and listen: microphone and speaker (PortAudio), with\n"
+               "                     echo cancellation; until Ctrl-C unless --duration\n"
+               "  --audio-device S   for --live: the input and output devices whose names\n"
+               "                     contain S (default: the system's defaults)\n"
+               "  --no-aec           for --live: no echo cancellation (headphones)\n"
                "  --record FILE      write what the room says to a 48 kHz WAV file\n"
                "  --duration SECS    stay this long (default: the tone or file plus 3 s, or 10 s)\n"
                "  --alias NAME       the name others see\n"
@@ -68,10 +73,12 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"duration", required_argument, NULL, 'd'},
                                          {"alias", required_argument, NULL, 'a'},
                                          {"identity", required_argument, NULL, 'i'},
+                                         {"live", no_argument, NULL, 'L'},
+                                         {"audio-device", required_argument, NULL, 'D'},
+                                         {"no-aec", no_argument, NULL, 'E'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    wzp_client_options o = {
-        "127.0.0.1:4433", "default", NULL, NULL, NULL, NULL, 0, NULL, false, false, 440, NULL, 0};
+    wzp_client_options o = {.relay = "127.0.0.1:4433", .room = "default", .tone_hz = 440};
     const char *known = NULL;
     const char *fp_text = NULL, *id_path = NULL;
     int c;
@@ -114,6 +121,15 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
         case 'i':
             id_path = optarg;
             break;
+        case 'L':
+            o.live = true;
+            break;
+        case 'D':
+            o.audio_device = optarg;
+            break;
+        case 'E':
+            o.no_aec = true;
+            break;
         case 'h':
             usage(out);
             return 0;
@@ -124,6 +140,11 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
     }
     if (optind < argc) {
         o.relay = argv[optind++];
+    }
+    if (o.live && (o.send_tone_s > 0 || o.send_file != NULL)) {
+        fprintf(err, "wzp-client: --live sends the microphone: not with --send-tone or "
+                     "--send-file\n");
+        return 2;
     }
     uint8_t pin[WZP_TLS_FINGERPRINT_SIZE];
     char known_def[4096];

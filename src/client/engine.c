@@ -8,6 +8,7 @@
  * decoder per sender (opened with theirs) in, mixed every 20 ms.
  */
 #include <math.h>
+#include <signal.h>
 #include <sndfile.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <uv.h>
 
 #include "client/file_source.h"
+#include "client/live_audio.h"
 #include "client/known_relays.h"
 #include "proto/bytes.h"
 #include "wzp/call.h"
@@ -56,7 +58,12 @@ typedef struct engine {
     wzp_call_encoder *enc;
     peer peers[MAX_PEERS];
     SNDFILE *rec;
-    wzp_file_source *src; /* --send-file */
+    wzp_file_source *src;                        /* --send-file */
+    wzp_live_audio *live;                        /* --live */
+    int16_t live_buf[2 * WZP_MAX_FRAME_SAMPLES]; /* microphone samples not yet encoded */
+    size_t live_have;
+    uint64_t speaker_discarded; /* frames pulled while the speaker was stalled */
+    uv_signal_t sigint, sigterm;
     bool src_done;
     double duration_s;
     uint64_t start_ms, sent_samples, played_samples;
@@ -353,10 +360,12 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     return true;
 }
 
-/* Send one frame of tone stamped `elapsed` ms into the call. */
+static void encode_and_send(engine *e, const int16_t *pcm, size_t fs, uint64_t elapsed);
+
+/* Send one frame of tone or file stamped `elapsed` ms into the call. */
 static void send_frame(engine *e, uint64_t elapsed) {
     int16_t pcm[WZP_MAX_FRAME_SAMPLES];
-    size_t fs = wzp_call_encoder_frame_samples(e->enc), n = 0;
+    size_t fs = wzp_call_encoder_frame_samples(e->enc);
     if (e->src != NULL) {
         size_t got = wzp_file_source_read(e->src, pcm, fs);
         if (got < fs) { /* the end of the file: pad the last frame with silence */
@@ -369,6 +378,11 @@ static void send_frame(engine *e, uint64_t elapsed) {
             pcm[i] = (int16_t)lrint(0.3 * 32767.0 * sin(ph));
         }
     }
+    encode_and_send(e, pcm, fs, elapsed);
+}
+
+static void encode_and_send(engine *e, const int16_t *pcm, size_t fs, uint64_t elapsed) {
+    size_t n = 0;
     e->sent_samples += fs;
     if (wzp_call_encoder_push(e->enc, pcm, fs, elapsed, NULL, e->dg, WZP_CALL_MAX_OUT, &n) ==
         WZP_OK) {
@@ -400,8 +414,9 @@ static void keep_alive(engine *e) {
     }
 }
 
-/* Play (record) 20 ms of the mix of everyone we hear. */
-static void play_frame(engine *e) {
+/* Play (to the speaker and/or the recording) 20 ms of the mix of everyone we hear; `discard`
+ * pulls it from the jitter buffers and drops it (the speaker is stalled). */
+static void play_frame_to(engine *e, bool discard) {
     int32_t mix[960] = {0};
     for (int i = 0; i < MAX_PEERS; i++) {
         peer *p = &e->peers[i];
@@ -414,12 +429,64 @@ static void play_frame(engine *e) {
             }
         }
     }
+    int16_t out[960];
+    for (int j = 0; j < 960; j++) {
+        out[j] = (int16_t)(mix[j] > 32767 ? 32767 : mix[j] < -32768 ? -32768 : mix[j]);
+    }
+    e->played_samples += 960;
+    if (discard) {
+        e->speaker_discarded++;
+        return;
+    }
+    if (e->live != NULL) {
+        (void)wzp_live_audio_play(e->live, out);
+    }
     if (e->rec != NULL) {
-        int16_t out[960];
-        for (int j = 0; j < 960; j++) {
-            out[j] = (int16_t)(mix[j] > 32767 ? 32767 : mix[j] < -32768 ? -32768 : mix[j]);
-        }
         sf_write_short(e->rec, out, 960);
+    }
+}
+
+static void play_frame(engine *e) {
+    play_frame_to(e, false);
+}
+
+/* --live: the sound card's clock drives the call. Every microphone frame waiting is echo-
+ * cancelled, gathered to the encoder's frame size and sent. The speaker is kept LIVE_AHEAD
+ * frames ahead (enough to ride out a late timer, little enough to keep the delay short), and the
+ * jitter buffers are also pulled at least at the wall clock's pace: a sound server that stalls
+ * (PulseAudio prebuffers for seconds when a stream starts; a device can hang) must not let
+ * seconds of audio pile up in them, to be played late or squeezed out later. Frames the speaker
+ * cannot take then are dropped and counted. */
+#define WZP_CATCHUP_MS 200 /* see on_tick */
+#define LIVE_AHEAD     3
+#define LIVE_STALL     8 /* frames queued for the speaker beyond which it is considered stalled */
+static void live_tick(engine *e, uint64_t elapsed) {
+    int16_t mic[WZP_LIVE_FRAME];
+    while (wzp_live_audio_capture(e->live, mic)) {
+        if (e->enc == NULL) {
+            continue; /* not in the call yet: the microphone is not buffered */
+        }
+        size_t fs = wzp_call_encoder_frame_samples(e->enc);
+        if (e->live_have + WZP_LIVE_FRAME > sizeof(e->live_buf) / sizeof(e->live_buf[0])) {
+            e->live_have = 0; /* cannot happen with 20/40 ms frames; never overflow */
+        }
+        memcpy(e->live_buf + e->live_have, mic, sizeof(mic));
+        e->live_have += WZP_LIVE_FRAME;
+        if (e->live_have >= fs) {
+            encode_and_send(e, e->live_buf, fs, e->sent_samples / 48);
+            memmove(e->live_buf, e->live_buf + fs, (e->live_have - fs) * sizeof(int16_t));
+            e->live_have -= fs;
+        }
+    }
+    while (wzp_live_audio_queued(e->live) < LIVE_AHEAD) {
+        play_frame(e);
+    }
+    uint64_t due = elapsed * 48;
+    if (e->played_samples + WZP_CATCHUP_MS * 48 < due) {
+        e->played_samples = due - WZP_CATCHUP_MS * 48; /* a starved process skips, as elsewhere */
+    }
+    while (e->played_samples + 960 <= due) {
+        play_frame_to(e, wzp_live_audio_queued(e->live) >= LIVE_STALL);
     }
 }
 
@@ -459,13 +526,18 @@ static void status_line(engine *e) {
 /* Every 20 ms, driven by the clock rather than by timer callbacks: a process starved of CPU
  * catches up (up to WZP_CATCHUP_MS at once) so the call keeps real time and the recording stays
  * aligned with the wall clock; anything further behind is skipped, as a sound card would. */
-#define WZP_CATCHUP_MS 200
 static void on_tick(uv_timer_t *t) {
     engine *e = t->data;
     uint64_t elapsed = uv_now(&e->loop) - e->start_ms;
     if ((double)elapsed >= e->duration_s * 1000.0) {
         e->stopping = true;
         uv_stop(&e->loop);
+        return;
+    }
+    if (e->live != NULL) {
+        live_tick(e, elapsed);
+        keep_alive(e);
+        status_line(e);
         return;
     }
     uint64_t due = elapsed * 48, floor = due > WZP_CATCHUP_MS * 48 ? due - WZP_CATCHUP_MS * 48 : 0;
@@ -487,11 +559,46 @@ static void on_tick(uv_timer_t *t) {
     }
     while (e->played_samples < due) {
         play_frame(e);
-        e->played_samples += 960;
+    }
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum) {
+    engine *e = h->data;
+    (void)signum;
+    e->stopping = true; /* a clean leave: the relay is told, the recording is closed */
+    uv_stop(&e->loop);
+}
+
+/* At the end: what was heard from each peer, so a user (or a test) can tell a clean call from a
+ * concealed one. */
+static void final_report(engine *e) {
+    for (int i = 0; i < MAX_PEERS; i++) {
+        peer *p = &e->peers[i];
+        if (!p->used || p->dec == NULL) {
+            continue;
+        }
+        wzp_call_decoder_stats st = wzp_call_decoder_get_stats(p->dec);
+        fprintf(e->err,
+                "wzp-client: from %s: %llu frames played, %llu recovered by FEC, %llu concealed, "
+                "%llu late, jitter buffer underruns %llu, accelerated %llu, stretched %llu\n",
+                p->fptext, (unsigned long long)st.frames_played,
+                (unsigned long long)st.frames_recovered, (unsigned long long)st.frames_concealed,
+                (unsigned long long)st.jb.late, (unsigned long long)st.jb.underruns,
+                (unsigned long long)st.jb.accelerated, (unsigned long long)st.jb.stretched);
+    }
+    if (e->live != NULL) {
+        wzp_live_stats ls = wzp_live_audio_stats(e->live);
+        fprintf(e->err,
+                "wzp-client: audio: %llu frames captured, %llu played; speaker underruns %llu, "
+                "dropped while the speaker stalled %llu, microphone overruns %llu\n",
+                (unsigned long long)ls.captured, (unsigned long long)ls.played,
+                (unsigned long long)ls.playback_underruns, (unsigned long long)e->speaker_discarded,
+                (unsigned long long)ls.capture_overruns);
     }
 }
 
 static void cleanup(engine *e) {
+    wzp_live_audio_close(e->live);
     for (int i = 0; i < MAX_PEERS; i++) {
         wzp_hs_free(e->peers[i].hs);
         wzp_call_decoder_free(e->peers[i].dec);
@@ -531,6 +638,18 @@ int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
             e->duration_s = wzp_file_source_seconds(e->src) + 3;
         }
     }
+    if (o->live) {
+        char why[256] = "";
+        if (wzp_live_audio_open(o->audio_device, !o->no_aec, &e->live, why, sizeof(why)) !=
+            WZP_OK) {
+            fprintf(err, "wzp-client: --live: %s\n", why);
+            goto done;
+        }
+        fprintf(err, "wzp-client: audio: %s\n", why);
+        if (e->duration_s <= 0) {
+            e->duration_s = 1e9; /* until Ctrl-C */
+        }
+    }
     if (e->duration_s <= 0) {
         e->duration_s = o->send_tone_s > 0 ? o->send_tone_s + 3 : 10;
     }
@@ -568,18 +687,29 @@ int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
     uv_timer_init(&e->loop, &e->tick);
     e->tick.data = e;
     e->start_ms = uv_now(&e->loop);
-    uv_timer_start(&e->tick, on_tick, TICK_MS, TICK_MS);
+    uv_timer_start(&e->tick, on_tick, e->live != NULL ? 10 : TICK_MS,
+                   e->live != NULL ? 10 : TICK_MS);
+    uv_signal_init(&e->loop, &e->sigint);
+    uv_signal_init(&e->loop, &e->sigterm);
+    e->sigint.data = e->sigterm.data = e;
+    uv_signal_start(&e->sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&e->sigterm, on_stop_signal, SIGTERM);
+    uv_unref((uv_handle_t *)&e->sigint);
+    uv_unref((uv_handle_t *)&e->sigterm);
     uv_run(&e->loop, UV_RUN_DEFAULT);
     rc = e->exit_code;
     e->stopping = true;
     uv_timer_stop(&e->tick);
     uv_close((uv_handle_t *)&e->tick, NULL);
+    uv_close((uv_handle_t *)&e->sigint, NULL);
+    uv_close((uv_handle_t *)&e->sigterm, NULL);
 done:
     if (e->ep != NULL) {
         wzp_quic_endpoint_free(e->ep);
     }
     uv_run(&e->loop, UV_RUN_DEFAULT);
     uv_loop_close(&e->loop);
+    final_report(e);
     cleanup(e);
     free(e);
     return rc;

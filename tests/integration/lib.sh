@@ -2,7 +2,10 @@
 # a relay on a free loopback port.
 DIR=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DIR"; }
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ -n "${WZP_KEEP_TEST_DIR:-}" ]; then echo "kept $DIR"; else rm -rf "$DIR"; fi
+}
 trap cleanup EXIT
 cd "$DIR"
 

@@ -1,9 +1,11 @@
 /* Level (dBFS) of given frequencies in a window of a WAV file, by Goertzel: used by the call
- * integration tests to check what a client recorded. Usage: wav_tones FILE START END HZ... */
+ * integration tests to check what a client recorded. Usage: wav_tones FILE START END HZ...
+ * where HZ "rms" gives the window's RMS level in dBFS instead (broadband signals: speech). */
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int main(int argc, char **argv) {
     if (argc < 5) {
@@ -31,6 +33,15 @@ int main(int argc, char **argv) {
     sf_count_t n = sf_read_double(f, x, end - start);
     sf_close(f);
     for (int a = 4; a < argc; a++) {
+        if (strcmp(argv[a], "rms") == 0) {
+            double sum = 0;
+            for (sf_count_t i = 0; i < n; i++) {
+                sum += x[i] * x[i];
+            }
+            double rms = n > 0 ? sqrt(sum / (double)n) : 0;
+            printf("rms %.1f\n", 20 * log10(rms > 1e-9 ? rms : 1e-9));
+            continue;
+        }
         double hz = atof(argv[a]), w = 2 * M_PI * hz / info.samplerate, c = 2 * cos(w);
         double s1 = 0, s2 = 0;
         for (sf_count_t i = 0; i < n; i++) {
