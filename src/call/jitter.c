@@ -31,8 +31,9 @@ struct wzp_jitter_buffer {
     int64_t prev_transit;
     double jitter;
     unsigned since_adjust;
-    unsigned dry;     /* pulls in a row that found nothing */
-    double depth_ema; /* smoothed depth (ms): decisions ignore momentary jitter */
+    unsigned dry;      /* pulls in a row that found nothing */
+    unsigned base_max; /* the configured max_frames (FEC may need more for a while) */
+    double depth_ema;  /* smoothed depth (ms): decisions ignore momentary jitter */
     wzp_jb_stats st;
 };
 
@@ -63,6 +64,7 @@ int wzp_jb_new(const wzp_jb_config *cfg, wzp_jitter_buffer **out) {
         return WZP_ERR_NOMEM;
     }
     jb->cfg = *cfg;
+    jb->base_max = cfg->max_frames;
     jb->frames = calloc(cfg->capacity, sizeof(jb_frame));
     jb->storage = malloc((size_t)cfg->capacity * cfg->max_payload);
     jb->out_data = malloc(cfg->max_payload);
@@ -255,7 +257,18 @@ void wzp_jb_set_min_frames(wzp_jitter_buffer *jb, unsigned frames) {
     if (frames == 0) {
         frames = 1;
     }
+    /* FEC over interleaved blocks can only recover a frame once its whole span has arrived:
+     * the buffer must be allowed to hold that span even beyond the configured maximum
+     * (bounded by its capacity), and returns to that maximum when the span shrinks */
+    unsigned cap_max = jb->cfg.capacity - 1;
+    jb->cfg.max_frames = frames + 2 > jb->base_max ? frames + 2 : jb->base_max;
+    if (jb->cfg.max_frames > cap_max) {
+        jb->cfg.max_frames = cap_max;
+    }
     jb->cfg.min_frames = frames > jb->cfg.max_frames ? jb->cfg.max_frames : frames;
+    if (jb->st.target_frames > jb->cfg.max_frames) {
+        jb->st.target_frames = jb->cfg.max_frames;
+    }
     if (jb->st.target_frames < jb->cfg.min_frames) {
         jb->st.target_frames = jb->cfg.min_frames;
     }

@@ -40,6 +40,12 @@ typedef struct peer {
     bool key_sent;
     uint32_t sid; /* the peer's media session, from its sender key */
     wzp_call_decoder *dec;
+    /* quality feedback (docs/PROTOCOL.md §10): what we hear from it, what it hears from us */
+    wzp_quality_report heard, about_me;
+    int16_t pending[WZP_MAX_FRAME_SAMPLES]; /* decoded, not yet played (40 ms frames) */
+    size_t pending_n;
+    bool heard_valid;
+    uint64_t datagrams_seen, active_until, about_me_at;
 } peer;
 
 typedef struct engine {
@@ -63,6 +69,8 @@ typedef struct engine {
     int16_t live_buf[2 * WZP_MAX_FRAME_SAMPLES]; /* microphone samples not yet encoded */
     size_t live_have;
     uint64_t speaker_discarded; /* frames pulled while the speaker was stalled */
+    wzp_quality_ctl qctl;       /* our sending tier, from the receivers' reports */
+    uint64_t last_feedback_ms;
     uv_signal_t sigint, sigterm;
     bool src_done;
     double duration_s;
@@ -202,6 +210,10 @@ static void on_peer_signal(engine *e, wzp_signal *m) {
         break;
     case WZP_SIG_SENDER_KEY:
         take_sender_key(e, p, in);
+        break;
+    case WZP_SIG_QUALITY_UPDATE: /* how this member hears us */
+        p->about_me = in->u.quality_update.report;
+        p->about_me_at = uv_now(&e->loop);
         break;
     default:
         break;
@@ -420,13 +432,26 @@ static void play_frame_to(engine *e, bool discard) {
     int32_t mix[960] = {0};
     for (int i = 0; i < MAX_PEERS; i++) {
         peer *p = &e->peers[i];
-        int16_t pcm[WZP_MAX_FRAME_SAMPLES];
-        size_t n = 0;
-        wzp_jb_kind kind;
-        if (p->used && p->dec != NULL && wzp_call_decoder_pull(p->dec, pcm, &n, &kind) == WZP_OK) {
-            for (size_t j = 0; j < 960 && j < n; j++) {
-                mix[j] += pcm[j];
+        if (!p->used || p->dec == NULL) {
+            continue;
+        }
+        /* frames are 20 or 40 ms: decode as many as this 20 ms needs, keep the rest */
+        size_t have = 0;
+        while (have < 960) {
+            if (p->pending_n == 0) {
+                wzp_jb_kind kind;
+                if (wzp_call_decoder_pull(p->dec, p->pending, &p->pending_n, &kind) != WZP_OK ||
+                    p->pending_n == 0) {
+                    break;
+                }
             }
+            size_t k = 960 - have < p->pending_n ? 960 - have : p->pending_n;
+            for (size_t j = 0; j < k; j++) {
+                mix[have + j] += p->pending[j];
+            }
+            memmove(p->pending, p->pending + k, (p->pending_n - k) * sizeof(int16_t));
+            p->pending_n -= k;
+            have += k;
         }
     }
     int16_t out[960];
@@ -490,6 +515,83 @@ static void live_tick(engine *e, uint64_t elapsed) {
     }
 }
 
+#define FEEDBACK_MS     1000
+#define REPORT_FRESH_MS 3000  /* reports older than this no longer steer our tier */
+#define PEER_ACTIVE_MS  10000 /* a sender heard from this recently and now silent: 100% loss */
+
+static const char *const tier_names[] = {"GOOD", "DEGRADED", "CATASTROPHIC"};
+
+/* Once a second, both halves of the quality loop, with no per-packet acknowledgement (the relay
+ * forwards media it cannot read, so the loop runs end to end over signalling):
+ * - as a receiver, tell each member we hear how its media arrives (loss from sequence numbers,
+ *   jitter, our RTT to the relay) in a QualityUpdate;
+ * - as a sender, follow the worst fresh report any member sent us (a room sends one stream to
+ *   everyone: the weakest listener sets it), adding our own RTT to the relay, through the quality
+ *   controller's hysteresis; its FEC ratio (with the boost after a loss spike) goes to the
+ *   encoder. */
+static void quality_feedback(engine *e) {
+    uint64_t now = uv_now(&e->loop);
+    if (now - e->last_feedback_ms < FEEDBACK_MS) {
+        return;
+    }
+    e->last_feedback_ms = now;
+    uint32_t rtt = e->conn != NULL ? wzp_quic_rtt_ms(e->conn) : 0;
+    const wzp_quality_report *worst = NULL;
+    wzp_tier worst_tier = WZP_TIER_GOOD;
+    const peer *worst_peer = NULL;
+    for (int i = 0; i < MAX_PEERS; i++) {
+        peer *p = &e->peers[i];
+        if (!p->used || p->dec == NULL) {
+            continue;
+        }
+        wzp_call_decoder_stats st = wzp_call_decoder_get_stats(p->dec);
+        bool fresh = st.datagrams > p->datagrams_seen;
+        p->datagrams_seen = st.datagrams;
+        if (fresh) {
+            p->active_until = now + PEER_ACTIVE_MS;
+        }
+        wzp_quality_report r = wzp_call_decoder_make_report(p->dec, rtt);
+        if (!fresh && now >= p->active_until) {
+            p->heard_valid = false; /* it is not sending: nothing to report */
+        } else {
+            if (!fresh) {
+                r.loss_pct = 255; /* it was sending a moment ago and nothing arrived */
+            }
+            p->heard = r;
+            p->heard_valid = true;
+            wzp_signal *m = wzp_signal_new(WZP_SIG_QUALITY_UPDATE);
+            if (m != NULL) {
+                m->u.quality_update.report = r;
+                m->u.quality_update.recommended_profile =
+                    *wzp_profile_get((wzp_profile_id)wzp_quality_classify(&r, WZP_NET_WIFI));
+                send_to_peer(e, p, m);
+            }
+        }
+        if (p->about_me_at != 0 && now - p->about_me_at <= REPORT_FRESH_MS) {
+            wzp_tier t = wzp_quality_classify(&p->about_me, WZP_NET_WIFI);
+            if (worst == NULL || t > worst_tier ||
+                (t == worst_tier && p->about_me.loss_pct > worst->loss_pct)) {
+                worst = &p->about_me;
+                worst_tier = t;
+                worst_peer = p;
+            }
+        }
+    }
+    if (e->enc == NULL || worst == NULL) {
+        return;
+    }
+    wzp_quality_report r = *worst;
+    uint32_t path_rtt = wzp_quality_report_rtt_ms(&r) + rtt; /* them->relay + relay->us */
+    r.rtt_4ms = (uint8_t)(path_rtt / 4 > 255 ? 255 : path_rtt / 4);
+    if (wzp_quality_on_report(&e->qctl, &r, now)) {
+        wzp_call_encoder_set_tier(e->enc, e->qctl.tier);
+        fprintf(e->out, "wzp-client: sending tier %s (%s hears %.0f%% loss, path RTT %u ms)\n",
+                tier_names[e->qctl.tier], worst_peer->fptext, wzp_quality_report_loss_percent(&r),
+                path_rtt);
+    }
+    wzp_call_encoder_set_fec_ratio(e->enc, wzp_quality_fec_ratio(&e->qctl, now));
+}
+
 /* Once a second, when asked or on a terminal: what the call is doing. Loss and jitter are what
  * this receiver measured over the last second (the worst peer), RTT is QUIC's to the relay. */
 static void status_line(engine *e) {
@@ -498,7 +600,6 @@ static void status_line(engine *e) {
         return;
     }
     e->last_status_ms = now;
-    static const char *const names[] = {"GOOD", "DEGRADED", "CATASTROPHIC"};
     wzp_tier tier = wzp_call_encoder_tier(e->enc);
     uint32_t rtt = e->conn != NULL ? wzp_quic_rtt_ms(e->conn) : 0;
     double loss = 0, jitter = 0;
@@ -509,16 +610,17 @@ static void status_line(engine *e) {
             continue;
         }
         peers++;
-        wzp_quality_report r = wzp_call_decoder_make_report(p->dec, rtt);
         wzp_call_decoder_stats st = wzp_call_decoder_get_stats(p->dec);
-        loss = fmax(loss, r.loss_pct * 100.0 / 255.0);
-        jitter = fmax(jitter, r.jitter_ms);
+        if (p->heard_valid) { /* the report quality_feedback sent it this second */
+            loss = fmax(loss, wzp_quality_report_loss_percent(&p->heard));
+            jitter = fmax(jitter, p->heard.jitter_ms);
+        }
         depth = st.jb.depth_frames > depth ? st.jb.depth_frames : depth;
     }
     fprintf(e->err,
             "%swzp: tier %s | peers %u | loss %.1f%% | rtt %u ms | jitter %.0f ms | buffer %u "
             "frames%s",
-            e->tty ? "\r\033[K" : "", (unsigned)tier < 3 ? names[tier] : "?", peers, loss, rtt,
+            e->tty ? "\r\033[K" : "", (unsigned)tier < 3 ? tier_names[tier] : "?", peers, loss, rtt,
             jitter, depth, e->tty ? "" : "\n");
     fflush(e->err);
 }
@@ -537,6 +639,7 @@ static void on_tick(uv_timer_t *t) {
     if (e->live != NULL) {
         live_tick(e, elapsed);
         keep_alive(e);
+        quality_feedback(e);
         status_line(e);
         return;
     }
@@ -553,6 +656,7 @@ static void on_tick(uv_timer_t *t) {
         }
     }
     keep_alive(e);
+    quality_feedback(e);
     status_line(e);
     if (e->played_samples < floor) {
         e->played_samples = floor - floor % 960;
@@ -627,6 +731,7 @@ int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
     uv_loop_init(&e->loop);
     int rc = 1;
     e->duration_s = o->duration_s;
+    wzp_quality_init(&e->qctl, WZP_NET_WIFI, WZP_TIER_GOOD);
     e->tty = isatty(fileno(err)) == 1;
     if (o->send_file != NULL) {
         char why[256];
