@@ -326,6 +326,10 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
     e->conn = NULL;
     if (!e->stopping) {
         fprintf(e->err, "wzp-client: connection closed: %s\n", reason ? reason : "?");
+        if (reason != NULL && strstr(reason, "handshake timed out") != NULL) {
+            fprintf(e->err, "wzp-client: the relay at %s is unreachable (nothing answers there)\n",
+                    e->o->relay);
+        }
         if (reason != NULL && strstr(reason, "stateless reset") != NULL) {
             fprintf(e->err, "wzp-client: the relay restarted and no longer knows this call\n");
         }

@@ -467,6 +467,10 @@ static void on_timer(uv_timer_t *t) {
         finish(c, WZP_ERR_IO, "idle timeout");
         return;
     }
+    if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+        finish(c, WZP_ERR_IO, "no answer: the QUIC handshake timed out");
+        return;
+    }
     if (rv != 0 || conn_write(c) != 0) {
         write_close(c, rv);
         finish(c, WZP_ERR_IO, ngtcp2_strerror(rv));
