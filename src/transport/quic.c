@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "transport/cid_table.h"
+#include "transport/quic_internal.h"
 #include "transport/tls_internal.h"
 #include "wzp/quic.h"
 #include "wzp/signal.h"
@@ -1089,6 +1090,18 @@ int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]) 
     return gnutls_prf_rfc5705(c->tls, strlen(label), label, 0, NULL, 32, (char *)out) == 0
                ? WZP_OK
                : WZP_ERR_CRYPTO;
+}
+
+void wzp__quic_endpoint_input(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                              const struct sockaddr *from) {
+    if (len == 0 || ep->closing) {
+        return;
+    }
+    ep->stats.datagrams_received++;
+    handle_datagram(ep, data, len, from);
+    if (!ep->closing) {
+        wzp_quic_flush_datagrams(ep);
+    }
 }
 
 void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
