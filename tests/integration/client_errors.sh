@@ -6,17 +6,12 @@
 set -euo pipefail
 RELAY=$1 CLIENT=$2
 source "$(dirname "$0")/lib.sh"
-"$RELAY" --listen 127.0.0.1:0 --identity relay-id --max-per-room 1 > relay.out 2>&1 &
-RELAY_PID=$!
-PIDS+=("$RELAY_PID")
-for _ in $(seq 50); do grep -q "^TLS fingerprint" relay.out && break; sleep 0.1; done
-PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" relay.out | cut -d: -f2)
-FP=$(grep "^TLS fingerprint" relay.out | cut -d' ' -f3)
+start_relay "$RELAY" --max-per-room 1
 
-"$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 10 127.0.0.1:$PORT > a.out 2>&1 &
+"$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 10 "$ADDR" > a.out 2>&1 &
 PIDS+=("$!")
-for _ in $(seq 50); do grep -q "room has 1 member" a.out && break; sleep 0.1; done
-run_rc "$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 5 127.0.0.1:$PORT > b.out 2>&1
+wait_for 5 a.out "room has 1 member"
+run_rc "$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 5 "$ADDR" > b.out 2>&1
 cat b.out
 [ "$RC" = 3 ] && grep -q "the relay refused us: .*room full" b.out
 
@@ -24,9 +19,9 @@ cat b.out
 kill -TERM "$RELAY_PID"
 wait "$RELAY_PID" || true
 START=$(date +%s)
-run_rc "$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 30 127.0.0.1:$PORT \
+run_rc "$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 30 "$ADDR" \
   > c.out 2>&1
 cat c.out
 echo "gave up after $(( $(date +%s) - START )) s"
-[ "$RC" = 4 ] && grep -q "the relay at 127.0.0.1:$PORT is unreachable" c.out
+[ "$RC" = 4 ] && grep -q "the relay at $ADDR is unreachable" c.out
 echo "client errors: ok"

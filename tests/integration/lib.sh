@@ -12,13 +12,21 @@ cd "$DIR"
 # run_rc CMD...: run a command expected to fail; its exit code goes to RC.
 run_rc() { set +e; "$@"; RC=$?; set -e; }
 
-# start_relay RELAY_BINARY: sets RELAY_PID, PORT, FP (its TLS fingerprint) and ADDR.
+# wait_for SECONDS FILE REGEX: poll (every 0.1 s, bounded) until FILE has a line matching REGEX;
+# fails, showing FILE, if it never does.
+wait_for() {
+  for _ in $(seq $(($1 * 10))); do grep -q -- "$3" "$2" 2>/dev/null && return 0; sleep 0.1; done
+  echo "no '$3' in $2 after $1 s:"; cat "$2" 2>/dev/null; return 1
+}
+
+# start_relay RELAY_BINARY [OPTIONS...]: sets RELAY_PID, PORT, FP (its TLS fingerprint) and ADDR.
 start_relay() {
-  "$1" --listen 127.0.0.1:0 --identity relay-id > relay.out 2>&1 &
+  local bin=$1
+  shift
+  "$bin" --listen 127.0.0.1:0 --identity relay-id "$@" > relay.out 2>&1 &
   RELAY_PID=$!
   PIDS+=("$RELAY_PID")
-  for _ in $(seq 50); do grep -q "^TLS fingerprint" relay.out && break; sleep 0.1; done
-  if ! grep -q "^TLS fingerprint" relay.out; then echo "relay did not start:"; cat relay.out; exit 1; fi
+  wait_for 5 relay.out "^TLS fingerprint" || exit 1
   PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" relay.out | cut -d: -f2)
   FP=$(grep "^TLS fingerprint" relay.out | cut -d' ' -f3)
   ADDR=127.0.0.1:$PORT

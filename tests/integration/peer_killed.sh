@@ -14,8 +14,7 @@ PIDS+=("$A_PID")
 "$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 120 "$ADDR" > b.out 2>&1 &
 B_PID=$!
 PIDS+=("$B_PID")
-for _ in $(seq 100); do grep -q "keys with .* ready" b.out && break; sleep 0.1; done
-grep -q "keys with .* ready" b.out
+wait_for 10 b.out "keys with .* ready"
 kill -KILL "$A_PID"
 KILLED=$(date +%s)
 # bounded wait: the session idle time is 15 s (QUIC's own 30 s idle timeout is the backstop)

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 start_relay "$RELAY"
 /usr/bin/python3 "$PROXY" proxy.port "$PORT" 0.5 5 17 48 > proxy.out &
 PIDS+=("$!")
-for _ in $(seq 50); do [ -s proxy.port ] && break; sleep 0.1; done
+wait_for 5 proxy.port "[0-9]"
 PROXY_ADDR=127.0.0.1:$(cat proxy.port)
 
 "$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 39 --status --record a.wav "$PROXY_ADDR" > a.out 2>&1 &

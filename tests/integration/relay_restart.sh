@@ -12,14 +12,12 @@ start_relay "$RELAY"
 "$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 120 "$ADDR" > a.out 2>&1 &
 A_PID=$!
 PIDS+=("$A_PID")
-for _ in $(seq 100); do grep -q "room has 1 member" a.out && break; sleep 0.1; done
-grep -q "room has 1 member" a.out
+wait_for 10 a.out "room has 1 member"
 kill -KILL "$RELAY_PID"
 wait "$RELAY_PID" 2>/dev/null || true
 "$RELAY" --listen "$ADDR" --identity relay-id > relay2.out 2>&1 &
 PIDS+=("$!")
-for _ in $(seq 50); do grep -q "^TLS fingerprint: $FP" relay2.out && break; sleep 0.1; done
-grep -q "^TLS fingerprint: $FP" relay2.out # the same identity, the same address
+wait_for 5 relay2.out "^TLS fingerprint: $FP" # the same identity, the same address
 RESTARTED=$(date +%s%N)
 run_rc wait "$A_PID"                        # bounded: the keep-alive comes within 5 s
 ELAPSED_MS=$(( ($(date +%s%N) - RESTARTED) / 1000000 ))
