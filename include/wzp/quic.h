@@ -107,6 +107,10 @@ void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t l
  * socket is full the rest of the batch is dropped and counted. */
 void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                              const struct sockaddr *to);
+/* The same without a copy: write at most WZP_QUIC_MAX_DATAGRAM bytes into the slot returned
+ * (valid until the next call on this endpoint), then commit them (length 0: nothing queued). */
+uint8_t *wzp_quic_queue_slot(wzp_quic_endpoint *ep);
+void wzp_quic_queue_commit(wzp_quic_endpoint *ep, size_t len, const struct sockaddr *to);
 void wzp_quic_flush_datagrams(wzp_quic_endpoint *ep);
 /* The peer's current address (for the media plane's first packets). */
 const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c);

@@ -38,7 +38,6 @@ struct wzp_relay_server {
     wzp_tls_identity *tls;
     wzp_rooms *rooms;
     uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
-    uint8_t dgram[2048];
     uint8_t fwd[2048];
     uint64_t media_in, media_out, media_refused, keepalives, expired;
     timers *t; /* separately allocated: freed when libuv has closed both */
@@ -220,9 +219,10 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         wzp_session *dst = wzp_rooms_get(s->rooms, sids[i]);
         member *dm = dst != NULL ? wzp_quic_conn_get_user(dst->user) : NULL;
         size_t out = 0;
-        if (dm != NULL && wzp_hop_seal(&dm->hop_tx, s->fwd, plen + 4, s->dgram, sizeof(s->dgram),
-                                       &out) == WZP_OK) {
-            wzp_quic_queue_datagram(ep, s->dgram, out, (const struct sockaddr *)&dm->addr);
+        /* sealed straight into the send batch: no copy per receiver */
+        if (dm != NULL && wzp_hop_seal(&dm->hop_tx, s->fwd, plen + 4, wzp_quic_queue_slot(ep),
+                                       WZP_QUIC_MAX_DATAGRAM, &out) == WZP_OK) {
+            wzp_quic_queue_commit(ep, out, (const struct sockaddr *)&dm->addr);
             s->media_out++;
         }
     }

@@ -1115,18 +1115,21 @@ void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t l
     }
 }
 
-void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                             const struct sockaddr *to) {
+uint8_t *wzp_quic_queue_slot(wzp_quic_endpoint *ep) {
     struct send_batch *b = ep->batch;
-    if (len > WZP_QUIC_MAX_DATAGRAM) {
-        ep->stats.datagrams_dropped++;
-        return;
-    }
     if (b->n == WZP_QUIC_SEND_BATCH) {
         wzp_quic_flush_datagrams(ep);
     }
+    return b->data[b->n];
+}
+
+void wzp_quic_queue_commit(wzp_quic_endpoint *ep, size_t len, const struct sockaddr *to) {
+    struct send_batch *b = ep->batch;
+    if (len == 0 || len > WZP_QUIC_MAX_DATAGRAM || b->n == WZP_QUIC_SEND_BATCH) {
+        ep->stats.datagrams_dropped += len != 0;
+        return;
+    }
     size_t i = b->n++;
-    memcpy(b->data[i], data, len);
     socklen_t tl =
         to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     memcpy(&b->to[i], to, tl);
@@ -1134,6 +1137,16 @@ void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t 
     b->msg[i] = (struct mmsghdr){
         .msg_hdr = {
             .msg_name = &b->to[i], .msg_namelen = tl, .msg_iov = &b->iov[i], .msg_iovlen = 1}};
+}
+
+void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                             const struct sockaddr *to) {
+    if (len > WZP_QUIC_MAX_DATAGRAM) {
+        ep->stats.datagrams_dropped++;
+        return;
+    }
+    memcpy(wzp_quic_queue_slot(ep), data, len);
+    wzp_quic_queue_commit(ep, len, to);
 }
 
 const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c) {
