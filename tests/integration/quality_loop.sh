@@ -23,9 +23,9 @@ wait "$A_PID"
 cat b.out a.out proxy.out | grep -v "keys with\|member"
 grep -q "sending tier CATASTROPHIC" b.out   # down during the loss
 grep -q "sending tier DEGRADED" b.out       # and one tier back up after it
-# the order: CATASTROPHIC first, DEGRADED after
-[ "$(grep -o "sending tier [A-Z]*" b.out | head -2 | tr '\n' ' ')" = \
-  "sending tier CATASTROPHIC sending tier DEGRADED " ]
+# the order: down to CATASTROPHIC (perhaps through DEGRADED, when one of the three reports
+# that moved it showed under 40%), then back up to DEGRADED
+grep -o "sending tier [A-Z]*" b.out | sed -n '/CATASTROPHIC/,$p' | sed -n 2p | grep -q DEGRADED
 RECOVERED=$(grep -o "[0-9]* recovered by FEC" a.out | cut -d' ' -f1)
 echo "A: $RECOVERED frames recovered by FEC"
 [ "$RECOVERED" -ge 40 ]   # 73..91 seen; GOOD alone recovers almost none at 50% loss
