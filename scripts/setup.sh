@@ -24,6 +24,8 @@ PACKAGES=(
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libuv1-dev  # QUIC control plane, event loop
   portaudio19-dev libasound2-dev libjack-jackd2-dev  # --live microphone and speaker
   pulseaudio pulseaudio-utils libasound2-plugins   # a real-time sound server for --live tests
+  libmicrohttpd-dev libconfig-dev libcurl4-gnutls-dev  # relay: /metrics, config file, auth
+  prometheus curl                                  # metrics test: a real Prometheus scrapes
   libcmocka-dev                                    # unit tests
   liblcrq-dev                                      # RFC 6330 oracle (GPL: tests only)
 )
@@ -46,6 +48,11 @@ install_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}"
+  # Debian starts the Prometheus service on install; the tests run their own, and a system one
+  # would hold port 9090, where the relay serves /metrics by default.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now prometheus > /dev/null 2>&1 || true
+  fi
 }
 
 build() {

@@ -28,6 +28,7 @@ typedef struct wzp_client_options {
     const char *known_relays; /* where the pin came from / goes (NULL: --relay-fp) */
     const wzp_identity *identity;
     const char *alias;     /* NULL: none */
+    const char *token;     /* featherChat token for a relay with --auth-url (NULL: none) */
     double send_tone_s;    /* seconds of tone to send (0: listen only) */
     const char *send_file; /* audio file to send (any libsndfile format, or raw 48k s16le) */
     bool no_dsp;           /* send as is: no noise suppression or silence detection */

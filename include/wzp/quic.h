@@ -74,6 +74,10 @@ void wzp_quic_endpoint_free(wzp_quic_endpoint *ep);
 uint16_t wzp_quic_endpoint_port(const wzp_quic_endpoint *ep);
 void wzp_quic_endpoint_stats(const wzp_quic_endpoint *ep, wzp_quic_stats *out);
 
+/* Parse "IPv4:port" or "[IPv6]:port" (numeric only, port 0..65535). Errors: WZP_ERR_INVALID_ARG. */
+WZP_MUST_CHECK int wzp_sockaddr_parse(const char *text, struct sockaddr_storage *out,
+                                      socklen_t *len);
+
 /* Connect to "IP:port", asking for `sni`, accepting only a certificate whose SHA-256 is `pin`.
  * `pin` NULL accepts any certificate (trust on first use: the caller must check
  * wzp_quic_peer_fingerprint before trusting the connection with anything).
@@ -112,6 +116,8 @@ void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t 
 uint8_t *wzp_quic_queue_slot(wzp_quic_endpoint *ep);
 void wzp_quic_queue_commit(wzp_quic_endpoint *ep, size_t len, const struct sockaddr *to);
 void wzp_quic_flush_datagrams(wzp_quic_endpoint *ep);
+/* Milliseconds from the connection's first packet to handshake completion (0 before it). */
+uint32_t wzp_quic_conn_handshake_ms(const wzp_quic_conn *c);
 /* The peer's current address (for the media plane's first packets). */
 const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c);
 const char *wzp_quic_conn_sni(const wzp_quic_conn *c);

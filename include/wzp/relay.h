@@ -68,6 +68,8 @@ size_t wzp_rooms_members(const wzp_rooms *r, const char *room, uint32_t *out, si
 /* Members of a room (0 when it does not exist). */
 size_t wzp_rooms_count(const wzp_rooms *r, const char *room);
 size_t wzp_rooms_total(const wzp_rooms *r);
+/* Rooms with at least one member. */
+size_t wzp_rooms_active(const wzp_rooms *r);
 /* The RoomUpdate message for a room (count + participants with fingerprint and alias). */
 WZP_MUST_CHECK int wzp_rooms_update_message(const wzp_rooms *r, const char *room, wzp_signal **msg);
 
@@ -101,6 +103,7 @@ typedef struct wzp_relay_server_config {
     wzp_relay_config rooms;
     wzp_relay_tap_fn tap; /* optional */
     void *tap_user;
+    struct wzp_auth *auth; /* optional (wzp/auth.h): clients must present a featherChat token */
 } wzp_relay_server_config;
 
 typedef struct wzp_relay_server wzp_relay_server;
@@ -116,6 +119,9 @@ void wzp_relay_server_media_stats(const wzp_relay_server *s, uint64_t *in, uint6
                                   uint64_t *refused);
 /* The relay endpoint's QUIC and socket counters (Retry, resets, batching). */
 void wzp_relay_server_quic_stats(const wzp_relay_server *s, wzp_quic_stats *out);
+/* Append the relay's Prometheus families (docs/OPERATIONS.md lists them). */
+struct wzp_prom;
+void wzp_relay_server_metrics(const wzp_relay_server *s, struct wzp_prom *p);
 
 /* The signed RegisterPresence a client sends on connection `exporter` (from WZP_JOIN_EXPORTER). */
 WZP_MUST_CHECK int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32],
@@ -126,11 +132,37 @@ WZP_MUST_CHECK int wzp_relay_make_join(const wzp_identity *id, const uint8_t exp
 #define WZP_RELAY_RUN_H
 #include <stdio.h>
 
+#define WZP_RELAY_MAX_PROBES      16
+#define WZP_RELAY_METRICS_DEFAULT "127.0.0.1:9090"
+#define WZP_RELAY_AUTH_TIMEOUT_MS 5000 /* SPEC §5: featherChat validation timeout */
+
+typedef struct wzp_relay_probe_target {
+    char addr[128];
+    char label[64]; /* the Prometheus label value: the address unless configured */
+    bool has_fp;    /* pin the target relay's certificate */
+    uint8_t fp[WZP_TLS_FINGERPRINT_SIZE];
+} wzp_relay_probe_target;
+
+/* Everything an operator can set, from flags and/or the configuration file (flags win). */
 typedef struct wzp_relay_options {
-    const char *listen;        /* default "0.0.0.0:4433" */
-    const char *identity_path; /* NULL: $XDG_STATE_HOME/wzp/relay-identity */
+    char listen[128];         /* default "0.0.0.0:4433" */
+    char identity_path[1024]; /* empty: $XDG_STATE_HOME/wzp/relay-identity */
     wzp_relay_config rooms;
+    char auth_url[1024];      /* featherChat validation; empty: no authentication */
+    unsigned auth_timeout_ms; /* default WZP_RELAY_AUTH_TIMEOUT_MS */
+    char metrics_listen[128]; /* Prometheus /metrics "IP:port"; empty: off */
+    bool metrics_explicit;    /* set by the operator: failing to serve it is fatal */
+    wzp_relay_probe_target probes[WZP_RELAY_MAX_PROBES];
+    unsigned n_probes;
 } wzp_relay_options;
+
+void wzp_relay_options_default(wzp_relay_options *o);
+/* Read a libconfig file into `o` (keys as SPEC §2; see docs/OPERATIONS.md). Every key is checked;
+ * on any error nothing is applied to `o` and `err` names the file and line. */
+WZP_MUST_CHECK int wzp_relay_options_load(const char *path, wzp_relay_options *o, char *err,
+                                          size_t errcap);
+/* Parse one probe target "IP:port" or "IP:port@FINGERPRINT". Errors: WZP_ERR_INVALID_ARG. */
+WZP_MUST_CHECK int wzp_relay_probe_parse(const char *text, wzp_relay_probe_target *t);
 
 /* Run the relay in the foreground until SIGINT or SIGTERM: load or create the relay identity
  * (0600), print the address and TLS fingerprint to `out`, serve. Returns a process exit code. */

@@ -34,6 +34,8 @@ static void usage(FILE *f) {
                "  --record FILE      write what the room says to a 48 kHz WAV file\n"
                "  --duration SECS    stay this long (default: the tone or file plus 3 s, or 10 s)\n"
                "  --alias NAME       the name others see\n"
+               "  --token TOKEN      featherChat token, for a relay that requires one (or set\n"
+               "                     WZP_TOKEN: other users can read a command line)\n"
                "  --identity FILE    identity file (default $XDG_CONFIG_HOME/wzp/identity,\n"
                "                     created on first use)\n"
                "Exit codes: 0 done, 1 setup error, 2 usage, 3 refused by the relay,\n"
@@ -72,6 +74,7 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"record", required_argument, NULL, 'o'},
                                          {"duration", required_argument, NULL, 'd'},
                                          {"alias", required_argument, NULL, 'a'},
+                                         {"token", required_argument, NULL, 'T'},
                                          {"identity", required_argument, NULL, 'i'},
                                          {"live", no_argument, NULL, 'L'},
                                          {"audio-device", required_argument, NULL, 'D'},
@@ -118,6 +121,9 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
         case 'a':
             o.alias = optarg;
             break;
+        case 'T':
+            o.token = optarg;
+            break;
         case 'i':
             id_path = optarg;
             break;
@@ -137,6 +143,9 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
             usage(err);
             return 2;
         }
+    }
+    if (o.token == NULL && getenv("WZP_TOKEN") != NULL && getenv("WZP_TOKEN")[0] != '\0') {
+        o.token = getenv("WZP_TOKEN");
     }
     if (optind < argc) {
         o.relay = argv[optind++];

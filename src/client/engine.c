@@ -75,7 +75,8 @@ typedef struct engine {
     bool src_done;
     double duration_s;
     uint64_t start_ms, sent_samples, played_samples;
-    uint64_t last_sent_ms; /* media or keep-alive */
+    uint64_t send_skipped, play_skipped; /* samples skipped when the process fell behind */
+    uint64_t last_sent_ms;               /* media or keep-alive */
     uint64_t last_status_ms;
     bool tty; /* stderr is a terminal: the status line redraws in place */
     int exit_code;
@@ -314,6 +315,16 @@ static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
         wzp_relay_make_join(e->o->identity, exporter, e->o->alias, &join) != WZP_OK) {
         return -1;
     }
+    if (e->o->token != NULL) { /* SPEC §8: the token comes first */
+        wzp_signal *tok = wzp_signal_new(WZP_SIG_AUTH_TOKEN);
+        if (tok == NULL || wzp_signal_set_str(&tok->u.auth_token.token, e->o->token) != WZP_OK) {
+            wzp_signal_free(tok);
+            wzp_signal_free(join);
+            return -1;
+        }
+        send_signal(e, tok);
+        wzp_signal_free(tok);
+    }
     send_signal(e, join);
     wzp_signal_free(join);
     fprintf(e->out, "wzp-client: connected to %s, joining room \"%s\"\n", e->o->relay, e->o->room);
@@ -512,6 +523,7 @@ static void live_tick(engine *e, uint64_t elapsed) {
     }
     uint64_t due = elapsed * 48;
     if (e->played_samples + WZP_CATCHUP_MS * 48 < due) {
+        e->play_skipped += due - WZP_CATCHUP_MS * 48 - e->played_samples;
         e->played_samples = due - WZP_CATCHUP_MS * 48; /* a starved process skips, as elsewhere */
     }
     while (e->played_samples + 960 <= due) {
@@ -651,7 +663,9 @@ static void on_tick(uv_timer_t *t) {
     double tone_end = e->o->send_tone_s * 48000.0;
     if (e->enc != NULL) {
         size_t fs = wzp_call_encoder_frame_samples(e->enc);
+        bool sending = e->src != NULL ? !e->src_done : (double)e->sent_samples < tone_end;
         if (e->sent_samples < floor) {
+            e->send_skipped += sending ? floor - floor % fs - e->sent_samples : 0;
             e->sent_samples = floor - floor % fs;
         }
         while (e->sent_samples < due &&
@@ -663,6 +677,7 @@ static void on_tick(uv_timer_t *t) {
     quality_feedback(e);
     status_line(e);
     if (e->played_samples < floor) {
+        e->play_skipped += floor - floor % 960 - e->played_samples;
         e->played_samples = floor - floor % 960;
     }
     while (e->played_samples < due) {
@@ -702,6 +717,14 @@ static void final_report(engine *e) {
                 (unsigned long long)ls.captured, (unsigned long long)ls.played,
                 (unsigned long long)ls.playback_underruns, (unsigned long long)e->speaker_discarded,
                 (unsigned long long)ls.capture_overruns);
+    }
+    if (e->send_skipped + e->play_skipped > 0) {
+        /* what a listener heard as gaps was then this machine, not the network */
+        fprintf(e->err,
+                "wzp-client: this process fell behind real time (CPU starved): %llu ms of "
+                "sending and %llu ms of playout skipped\n",
+                (unsigned long long)(e->send_skipped / 48),
+                (unsigned long long)(e->play_skipped / 48));
     }
 }
 

@@ -15,6 +15,7 @@ struct wzp_rooms {
     wzp_relay_config cfg;
     wzp_session *slots; /* sid 0: free */
     size_t used;
+    size_t rooms; /* distinct room names in use */
 };
 
 int wzp_rooms_new(const wzp_relay_config *cfg, wzp_rooms **out) {
@@ -73,6 +74,10 @@ size_t wzp_rooms_total(const wzp_rooms *r) {
     return r->used;
 }
 
+size_t wzp_rooms_active(const wzp_rooms *r) {
+    return r->rooms;
+}
+
 static uint32_t fresh_sid(wzp_rooms *r) {
     for (;;) {
         uint32_t sid = randombytes_random() & 0x7FFFFFFFu; /* first bit clear: the media plane */
@@ -90,9 +95,11 @@ int wzp_rooms_join(wzp_rooms *r, const char *room, const uint8_t fingerprint[WZP
     if (r->used >= r->cfg.max_sessions) {
         return WZP_ERR_FULL;
     }
-    if (wzp_rooms_count(r, room) >= r->cfg.max_per_room) {
+    size_t already = wzp_rooms_count(r, room);
+    if (already >= r->cfg.max_per_room) {
         return WZP_ERR_TOO_MANY_ENTRIES;
     }
+    r->rooms += already == 0;
     wzp_session *s = NULL;
     for (size_t i = 0; s == NULL && i < r->cfg.max_sessions; i++) {
         s = r->slots[i].sid == 0 ? &r->slots[i] : NULL;
@@ -114,8 +121,11 @@ int wzp_rooms_leave(wzp_rooms *r, uint32_t sid) {
     if (s == NULL) {
         return WZP_ERR_UNKNOWN_KEY;
     }
+    char room[WZP_ROOM_NAME_MAX + 1];
+    memcpy(room, s->room, sizeof(room));
     memset(s, 0, sizeof(*s));
     r->used--;
+    r->rooms -= wzp_rooms_count(r, room) == 0;
     return WZP_OK;
 }
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wzp/auth.h"
+#include "wzp/metrics.h"
 #include "wzp/relay.h"
 #include "wzp/transport.h"
 #include "wzp/version.h"
@@ -45,10 +47,18 @@ static int load_identity(const char *path, wzp_identity *id, FILE *out, FILE *er
     return rc;
 }
 
+static void render_metrics(void *user, wzp_prom *p) {
+    wzp_prom_family(p, "wzp_relay_build_info", "gauge", "The relay's version.");
+    char l[64];
+    wzp_prom_label(l, sizeof(l), "version", wzp_version());
+    wzp_prom_sample(p, "wzp_relay_build_info", l, 1);
+    wzp_relay_server_metrics(user, p);
+}
+
 int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
     char path[4096];
     const char *id_path = opts->identity_path;
-    if (id_path == NULL) {
+    if (id_path[0] == '\0') {
         if (default_identity_path(path, sizeof(path)) != WZP_OK) {
             return 1;
         }
@@ -60,12 +70,39 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
     }
     uv_loop_t loop;
     uv_loop_init(&loop);
-    wzp_relay_server_config cfg = {opts->listen, id.seed, opts->rooms, NULL, NULL};
+    wzp_auth *auth = NULL;
+    int rc = WZP_OK;
+    if (opts->auth_url[0] != '\0') {
+        rc = wzp_auth_new(&loop, opts->auth_url, opts->auth_timeout_ms, &auth);
+        if (rc != WZP_OK) {
+            fprintf(err, "wzp-relay: cannot use auth URL %s: %s\n", opts->auth_url,
+                    wzp_strerror(rc));
+            wzp_identity_wipe(&id);
+            uv_loop_close(&loop);
+            return 1;
+        }
+    }
+    wzp_relay_server_config cfg = {opts->listen, id.seed, opts->rooms, NULL, NULL, auth};
     wzp_relay_server *server = NULL;
-    int rc = wzp_relay_server_new(&loop, &cfg, &server);
+    rc = wzp_relay_server_new(&loop, &cfg, &server);
     wzp_identity_wipe(&id);
+    wzp_metrics_http *metrics = NULL;
     if (rc != WZP_OK) {
         fprintf(err, "wzp-relay: cannot listen on %s: %s\n", opts->listen, wzp_strerror(rc));
+    } else if (opts->metrics_listen[0] != '\0' &&
+               wzp_metrics_http_start(&loop, opts->metrics_listen, render_metrics, server,
+                                      &metrics) != WZP_OK) {
+        /* the operator asked for them: fatal; the default port being taken: say so, go on */
+        fprintf(err,
+                "wzp-relay: %s: cannot serve metrics on %s (in use? --metrics-listen ADDR "
+                "moves them, --metrics-port 0 turns them off)\n",
+                opts->metrics_explicit ? "error" : "warning", opts->metrics_listen);
+        rc = opts->metrics_explicit ? WZP_ERR_IO : WZP_OK;
+    }
+    if (rc != WZP_OK) {
+        wzp_relay_server_free(server);
+        wzp_auth_free(auth);
+        uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
         return 1;
     }
@@ -78,10 +115,19 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
             "wzp-relay %s listening on %.*s:%u (UDP, QUIC)\n"
             "TLS fingerprint: %s\n"
             "call through it: wzp-client --relay-fp %s --room NAME [--send-tone SECS | --record "
-            "FILE] HOST:%u\n"
-            "(Ctrl-C stops the relay)\n",
+            "FILE] HOST:%u\n",
             wzp_version(), colon ? (int)(colon - opts->listen) : 0, opts->listen,
             wzp_relay_server_port(server), fptext, fptext, wzp_relay_server_port(server));
+    if (metrics != NULL) {
+        const char *mc = strrchr(opts->metrics_listen, ':');
+        fprintf(out, "metrics: http://%.*s:%u/metrics\n", mc ? (int)(mc - opts->metrics_listen) : 0,
+                opts->metrics_listen, wzp_metrics_http_port(metrics));
+    }
+    if (auth != NULL) {
+        fprintf(out, "featherChat tokens checked at %s (timeout %u ms)\n", opts->auth_url,
+                opts->auth_timeout_ms);
+    }
+    fprintf(out, "(Ctrl-C stops the relay)\n");
     fflush(out);
     uv_signal_t sigint, sigterm;
     uv_signal_init(&loop, &sigint);
@@ -92,7 +138,9 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
     fprintf(out, "wzp-relay: shutting down\n");
     uv_close((uv_handle_t *)&sigint, NULL);
     uv_close((uv_handle_t *)&sigterm, NULL);
+    wzp_metrics_http_stop(metrics);
     wzp_relay_server_free(server);
+    wzp_auth_free(auth);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     return 0;

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wzp/auth.h"
 #include "wzp/mediaplane.h"
+#include "wzp/metrics.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 
@@ -22,8 +24,17 @@ typedef struct timers {
     int open;
 } timers;
 
+typedef enum auth_state { AUTH_NONE, AUTH_PENDING, AUTH_DONE } auth_state;
+
 typedef struct member {
     uint32_t sid; /* 0 until registered */
+    wzp_quic_conn *conn;
+    struct wzp_relay_server *server;
+    auth_state auth;
+    wzp_auth_req *auth_req;   /* while AUTH_PENDING */
+    wzp_signal *pending_join; /* a RegisterPresence that arrived while the token was checked */
+    char auth_fp[128];        /* the fingerprint featherChat vouched for (empty: none given) */
+    char auth_alias[WZP_ALIAS_MAX + 1];
     char room[WZP_ROOM_NAME_MAX + 1];
     wzp_hop_rx hop_rx;            /* client -> relay */
     wzp_hop_tx hop_tx;            /* relay -> client */
@@ -40,6 +51,11 @@ struct wzp_relay_server {
     uint8_t json[WZP_SIGNAL_MAX_JSON + 64];
     uint8_t fwd[2048];
     uint64_t media_in, media_out, media_refused, keepalives, expired;
+    uint64_t media_bytes_in, media_bytes_out, joins, leaves;
+    uint64_t join_refused[4];                     /* relay full, room full, bad signature, other */
+    wzp_auth *auth;                               /* NULL: no token needed */
+    uint64_t auth_attempts[WZP_AUTH_RESULTS + 3]; /* + mismatch, busy, missing */
+    wzp_histogram handshake;
     timers *t; /* separately allocated: freed when libuv has closed both */
     bool closing;
     char dirty[MAX_DIRTY_ROOMS][WZP_ROOM_NAME_MAX + 1];
@@ -192,6 +208,7 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         return mb != NULL;
     }
     s->media_in++;
+    s->media_bytes_in += len;
     if (memcmp(&mb->addr, from, addr_len(from)) != 0) {
         memset(&mb->addr, 0, sizeof(mb->addr));
         memcpy(&mb->addr, from, addr_len(from)); /* roaming: an authentic packet moved it */
@@ -224,6 +241,7 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                                        WZP_QUIC_MAX_DATAGRAM, &out) == WZP_OK) {
             wzp_quic_queue_commit(ep, out, (const struct sockaddr *)&dm->addr);
             s->media_out++;
+            s->media_bytes_out += out;
         }
     }
     return true;
@@ -244,19 +262,43 @@ static void do_join(wzp_relay_server *s, wzp_quic_conn *c, member *mb, const wzp
     uint8_t fp[WZP_FINGERPRINT_SIZE];
     wzp_fingerprint_of(m->u.register_presence.identity_pub, fp);
     const char *room = mb->room;
-    if (rc == WZP_OK) {
-        rc = wzp_rooms_join(s->rooms, room, fp, m->u.register_presence.alias, c, uv_now(s->loop),
-                            &mb->sid);
-    }
     char fptext[WZP_FINGERPRINT_TEXT];
     wzp_fingerprint_format(fp, fptext);
+    if (rc == WZP_OK && mb->auth == AUTH_DONE && mb->auth_fp[0] != '\0') {
+        /* the token must be this identity's: featherChat's fingerprint is checked against the
+         * key that just signed this connection's join */
+        uint8_t vouched[WZP_FINGERPRINT_SIZE];
+        if (wzp_fingerprint_parse(mb->auth_fp, vouched) != WZP_OK ||
+            sodium_memcmp(vouched, fp, WZP_FINGERPRINT_SIZE) != 0) {
+            s->auth_attempts[WZP_AUTH_RESULTS]++; /* mismatch */
+            fprintf(stderr,
+                    "wzp-relay: auth refused: the token belongs to another identity "
+                    "(token for %.40s, joining as %s)\n",
+                    mb->auth_fp, fptext);
+            send_ack(s, c, "auth refused: the token belongs to another identity");
+            wzp_quic_close(c, "auth refused: identity mismatch");
+            return;
+        }
+    }
+    if (rc == WZP_OK && mb->auth == AUTH_DONE) {
+        s->auth_attempts[WZP_AUTH_OK]++;
+    }
+    const char *alias = mb->auth_alias[0] ? mb->auth_alias : m->u.register_presence.alias;
+    if (rc == WZP_OK) {
+        rc = wzp_rooms_join(s->rooms, room, fp, alias, c, uv_now(s->loop), &mb->sid);
+    }
     if (rc != WZP_OK) {
+        s->join_refused[rc == WZP_ERR_FULL               ? 0
+                        : rc == WZP_ERR_TOO_MANY_ENTRIES ? 1
+                        : rc == WZP_ERR_AUTH             ? 2
+                                                         : 3]++;
         fprintf(stderr, "wzp-relay: join refused: %s room=%.12s fp=%s\n", join_error(rc), room,
                 fptext);
         send_ack(s, c, join_error(rc));
         wzp_quic_close(c, join_error(rc));
         return;
     }
+    s->joins++;
     fprintf(stderr, "wzp-relay: joined room=%.12s fp=%s sessions=%zu\n", room, fptext,
             wzp_rooms_total(s->rooms));
     start_media(s, c, mb);
@@ -292,14 +334,81 @@ static void route_peer(wzp_relay_server *s, wzp_quic_conn *c, const member *mb, 
 }
 
 static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
-    (void)user;
+    wzp_relay_server *s = user;
     member *mb = calloc(1, sizeof(*mb));
     if (mb == NULL) {
         return -1;
     }
+    mb->conn = c;
+    mb->server = s;
+    wzp_histogram_observe(&s->handshake, wzp_quic_conn_handshake_ms(c) / 1000.0);
     snprintf(mb->room, sizeof(mb->room), "%s", sni[0] ? sni : "default");
     wzp_quic_conn_set_user(c, mb);
     return 0;
+}
+
+#define AUTH_MISMATCH WZP_AUTH_RESULTS
+#define AUTH_BUSY     (WZP_AUTH_RESULTS + 1)
+#define AUTH_MISSING  (WZP_AUTH_RESULTS + 2)
+static const char *const auth_extra_names[] = {"mismatch", "busy", "missing"};
+
+static void auth_refuse(wzp_relay_server *s, member *mb, unsigned result, const char *detail) {
+    char why[200];
+    s->auth_attempts[result]++;
+    snprintf(why, sizeof(why), "auth refused: %s", detail);
+    fprintf(stderr, "wzp-relay: %s (room=%.12s)\n", why, mb->room);
+    send_ack(s, mb->conn, why);
+    wzp_quic_close(mb->conn, why);
+}
+
+/* featherChat answered (on the loop, later): admit the member, and let its join through. */
+static void on_auth_reply(void *user, const wzp_auth_reply *r) {
+    member *mb = user;
+    wzp_relay_server *s = mb->server;
+    mb->auth_req = NULL;
+    if (r->result != WZP_AUTH_OK) {
+        auth_refuse(s, mb, r->result, r->detail);
+        return;
+    }
+    mb->auth = AUTH_DONE; /* counted as ok once the join shows the token is this identity's */
+    snprintf(mb->auth_fp, sizeof(mb->auth_fp), "%s", r->fingerprint);
+    snprintf(mb->auth_alias, sizeof(mb->auth_alias), "%s", r->alias);
+    fprintf(stderr, "wzp-relay: auth ok (room=%.12s)\n", mb->room);
+    if (mb->pending_join != NULL) {
+        wzp_signal *join = mb->pending_join;
+        mb->pending_join = NULL;
+        do_join(s, mb->conn, mb, join);
+        wzp_signal_free(join);
+    }
+}
+
+/* With --auth-url the first message must be AuthToken (SPEC §8); the join that follows it waits
+ * for featherChat's answer. Returns true when `m` was consumed here. */
+static bool auth_gate(wzp_relay_server *s, member *mb, wzp_signal **m) {
+    if (s->auth == NULL || mb->auth == AUTH_DONE) {
+        return false;
+    }
+    if (mb->auth == AUTH_NONE) {
+        if ((*m)->type != WZP_SIG_AUTH_TOKEN) {
+            auth_refuse(s, mb, AUTH_MISSING, "this relay needs a featherChat token (--token)");
+            return true;
+        }
+        int rc =
+            wzp_auth_check(s->auth, (*m)->u.auth_token.token, on_auth_reply, mb, &mb->auth_req);
+        if (rc != WZP_OK) {
+            auth_refuse(s, mb, AUTH_BUSY,
+                        rc == WZP_ERR_FULL ? "too many token checks in flight, try again"
+                                           : "the token cannot be checked");
+            return true;
+        }
+        mb->auth = AUTH_PENDING;
+        return true;
+    }
+    if ((*m)->type == WZP_SIG_REGISTER_PRESENCE && mb->pending_join == NULL) {
+        mb->pending_join = *m; /* kept (one) until the answer */
+        *m = NULL;
+    }
+    return true; /* anything else before the answer is dropped */
 }
 
 static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user) {
@@ -318,6 +427,10 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
     if (mb->sid != 0) {
         wzp_rooms_touch(s->rooms, mb->sid, uv_now(s->loop));
     }
+    if (auth_gate(s, mb, &m)) {
+        wzp_signal_free(m);
+        return;
+    }
     if (m->type == WZP_SIG_REGISTER_PRESENCE && mb->sid == 0) {
         do_join(s, c, mb, m);
     } else if (m->type == WZP_SIG_PEER_SIGNAL && mb->sid != 0) {
@@ -335,7 +448,10 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
     if (mb == NULL) {
         return;
     }
+    wzp_auth_cancel(mb->auth_req); /* its answer would find nobody */
+    wzp_signal_free(mb->pending_join);
     if (mb->sid != 0 && wzp_rooms_leave(s->rooms, mb->sid) == WZP_OK) {
+        s->leaves++;
         fprintf(stderr, "wzp-relay: left room=%.12s (%s) sessions=%zu\n", mb->room,
                 reason ? reason : "closed", wzp_rooms_total(s->rooms));
         room_changed(s, mb->room);
@@ -373,6 +489,9 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
         return WZP_ERR_NOMEM;
     }
     s->loop = loop;
+    s->auth = cfg->auth;
+    static const double hs_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    wzp_histogram_init(&s->handshake, hs_bounds, sizeof(hs_bounds) / sizeof(hs_bounds[0]));
     s->tap = cfg->tap;
     s->tap_user = cfg->tap_user;
     int rc = wzp_tls_identity_from_seed(cfg->seed, &s->tls);
@@ -442,4 +561,76 @@ void wzp_relay_server_media_stats(const wzp_relay_server *s, uint64_t *in, uint6
     *in = s->media_in;
     *out = s->media_out;
     *refused = s->media_refused;
+}
+
+/* No per-session or per-room labels: a relay with thousands of sessions must not produce
+ * thousands of series. Labels here take a fixed, small set of values. */
+void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
+    wzp_quic_stats q;
+    wzp_quic_endpoint_stats(s->ep, &q);
+    wzp_prom_family(p, "wzp_relay_active_sessions", "gauge", "Members joined to a room now.");
+    wzp_prom_sample_u64(p, "wzp_relay_active_sessions", NULL, wzp_rooms_total(s->rooms));
+    wzp_prom_family(p, "wzp_relay_active_rooms", "gauge", "Rooms with at least one member.");
+    wzp_prom_sample_u64(p, "wzp_relay_active_rooms", NULL, wzp_rooms_active(s->rooms));
+    wzp_prom_family(p, "wzp_relay_connections", "gauge",
+                    "QUIC connections now (joined or not), and those still handshaking.");
+    wzp_prom_sample_u64(p, "wzp_relay_connections", "state=\"all\"", q.connections);
+    wzp_prom_sample_u64(p, "wzp_relay_connections", "state=\"handshaking\"", q.handshaking);
+    wzp_prom_family(p, "wzp_relay_joins_total", "counter", "Members admitted to a room.");
+    wzp_prom_sample_u64(p, "wzp_relay_joins_total", NULL, s->joins);
+    wzp_prom_family(p, "wzp_relay_leaves_total", "counter",
+                    "Members gone (hung up, closed, idle).");
+    wzp_prom_sample_u64(p, "wzp_relay_leaves_total", NULL, s->leaves);
+    wzp_prom_family(p, "wzp_relay_idle_expired_total", "counter",
+                    "Members dropped for silence (no media, keep-alive or signal).");
+    wzp_prom_sample_u64(p, "wzp_relay_idle_expired_total", NULL, s->expired);
+    static const char *const refused[] = {"relay_full", "room_full", "bad_signature", "other"};
+    wzp_prom_family(p, "wzp_relay_join_refused_total", "counter", "Joins refused, by reason.");
+    for (size_t i = 0; i < 4; i++) {
+        char l[64];
+        wzp_prom_label(l, sizeof(l), "reason", refused[i]);
+        wzp_prom_sample_u64(p, "wzp_relay_join_refused_total", l, s->join_refused[i]);
+    }
+    wzp_prom_family(p, "wzp_relay_auth_attempts_total", "counter",
+                    "featherChat token checks, by result.");
+    for (unsigned i = 0; i < WZP_AUTH_RESULTS + 3; i++) {
+        char l[64];
+        wzp_prom_label(l, sizeof(l), "result",
+                       i < WZP_AUTH_RESULTS ? wzp_auth_result_name((wzp_auth_result)i)
+                                            : auth_extra_names[i - WZP_AUTH_RESULTS]);
+        wzp_prom_sample_u64(p, "wzp_relay_auth_attempts_total", l, s->auth_attempts[i]);
+    }
+    wzp_prom_family(p, "wzp_relay_handshake_duration_seconds", "histogram",
+                    "From a connection's first packet to QUIC handshake completion.");
+    wzp_prom_histogram(p, "wzp_relay_handshake_duration_seconds", NULL, &s->handshake);
+    wzp_prom_family(p, "wzp_relay_media_packets_total", "counter",
+                    "Media datagrams: authenticated in, forwarded out, refused (unknown session, "
+                    "forged, replayed), keep-alives.");
+    wzp_prom_sample_u64(p, "wzp_relay_media_packets_total", "direction=\"in\"", s->media_in);
+    wzp_prom_sample_u64(p, "wzp_relay_media_packets_total", "direction=\"out\"", s->media_out);
+    wzp_prom_sample_u64(p, "wzp_relay_media_packets_total", "direction=\"refused\"",
+                        s->media_refused);
+    wzp_prom_sample_u64(p, "wzp_relay_media_packets_total", "direction=\"keepalive\"",
+                        s->keepalives);
+    wzp_prom_family(p, "wzp_relay_media_bytes_total", "counter",
+                    "Media bytes in and out (UDP payload).");
+    wzp_prom_sample_u64(p, "wzp_relay_media_bytes_total", "direction=\"in\"", s->media_bytes_in);
+    wzp_prom_sample_u64(p, "wzp_relay_media_bytes_total", "direction=\"out\"", s->media_bytes_out);
+    wzp_prom_family(p, "wzp_relay_udp_send_syscalls_total", "counter",
+                    "sendmmsg/sendmsg calls for media (datagrams out per call shows batching).");
+    wzp_prom_sample_u64(p, "wzp_relay_udp_send_syscalls_total", NULL, q.send_syscalls);
+    wzp_prom_family(p, "wzp_relay_udp_dropped_total", "counter",
+                    "Media datagrams the socket refused (send buffer full).");
+    wzp_prom_sample_u64(p, "wzp_relay_udp_dropped_total", NULL, q.datagrams_dropped);
+    wzp_prom_family(p, "wzp_relay_quic_retries_total", "counter",
+                    "Retry packets sent under handshake load.");
+    wzp_prom_sample_u64(p, "wzp_relay_quic_retries_total", NULL, q.retries_sent);
+    wzp_prom_family(p, "wzp_relay_quic_stateless_resets_total", "counter",
+                    "Stateless resets sent for unknown connections.");
+    wzp_prom_sample_u64(p, "wzp_relay_quic_stateless_resets_total", NULL, q.resets_sent);
+    if (s->auth != NULL) {
+        wzp_prom_family(p, "wzp_relay_auth_inflight", "gauge",
+                        "featherChat token checks waiting for an answer.");
+        wzp_prom_sample_u64(p, "wzp_relay_auth_inflight", NULL, wzp_auth_inflight(s->auth));
+    }
 }

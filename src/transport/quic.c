@@ -47,7 +47,8 @@ struct wzp_quic_conn {
     bool in_read;       /* inside ngtcp2_conn_read_pkt: ngtcp2 must not be re-entered */
     bool close_pending; /* wzp_quic_close was called from a callback */
     bool lingering;     /* closed for the application; waiting for the last signals to be acked */
-    uint64_t linger_until; /* uv_now deadline, then CONNECTION_CLOSE regardless */
+    uint64_t linger_until;             /* uv_now deadline, then CONNECTION_CLOSE regardless */
+    uint64_t started_ms, handshake_ms; /* first packet; time to handshake completion */
     const char *close_reason;
     uint8_t pin[WZP_TLS_FINGERPRINT_SIZE];
     uint8_t peer_fp[WZP_TLS_FINGERPRINT_SIZE]; /* what the server presented (client side) */
@@ -221,6 +222,7 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user) {
     wzp_quic_conn *c = user;
     (void)conn;
     c->established = true;
+    c->handshake_ms = uv_now(c->ep->loop) - c->started_ms;
     if (c->server && c->ep->handshaking > 0) {
         c->ep->handshaking--;
     }
@@ -552,6 +554,7 @@ static wzp_quic_conn *conn_alloc(wzp_quic_endpoint *ep, const struct sockaddr *r
     }
     wzp_frame_reader_init(c->reader);
     c->ep = ep;
+    c->started_ms = uv_now(ep->loop);
     c->stream = -1;
     memcpy(&c->remote, remote, rlen);
     c->remote_len = rlen;
@@ -850,28 +853,40 @@ static void handle_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t l
 
 /* ---- public API ------------------------------------------------------------------------------ */
 
-static int parse_addr(const char *text, struct sockaddr_storage *out, socklen_t *len) {
+int wzp_sockaddr_parse(const char *text, struct sockaddr_storage *out, socklen_t *len) {
     char host[128];
     const char *colon = strrchr(text, ':');
-    if (colon == NULL || (size_t)(colon - text) >= sizeof(host)) {
+    if (colon == NULL || (size_t)(colon - text) >= sizeof(host) || colon == text) {
         return WZP_ERR_INVALID_ARG;
     }
     memcpy(host, text, (size_t)(colon - text));
     host[colon - text] = '\0';
-    int port = atoi(colon + 1);
-    if (port < 0 || port > 65535) {
+    const char *p = colon + 1;
+    long port = 0;
+    if (*p == '\0' || strlen(p) > 5) {
+        return WZP_ERR_INVALID_ARG;
+    }
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9') {
+            return WZP_ERR_INVALID_ARG;
+        }
+        port = port * 10 + (*p - '0');
+    }
+    if (port > 65535) {
         return WZP_ERR_INVALID_ARG;
     }
     char *h = host;
-    if (h[0] == '[' && h[strlen(h) - 1] == ']') { /* [v6]:port */
-        h[strlen(h) - 1] = '\0';
+    size_t hl = strlen(h);
+    if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') { /* [v6]:port */
+        h[hl - 1] = '\0';
         h++;
     }
-    if (uv_ip4_addr(h, port, (struct sockaddr_in *)out) == 0) {
+    memset(out, 0, sizeof(*out));
+    if (uv_ip4_addr(h, (int)port, (struct sockaddr_in *)out) == 0) {
         *len = sizeof(struct sockaddr_in);
         return WZP_OK;
     }
-    if (uv_ip6_addr(h, port, (struct sockaddr_in6 *)out) == 0) {
+    if (uv_ip6_addr(h, (int)port, (struct sockaddr_in6 *)out) == 0) {
         *len = sizeof(struct sockaddr_in6);
         return WZP_OK;
     }
@@ -897,7 +912,7 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
         free(ep);
         return WZP_ERR_NOMEM;
     }
-    int rc = parse_addr(cfg->bind, &ep->local, &ep->local_len);
+    int rc = wzp_sockaddr_parse(cfg->bind, &ep->local, &ep->local_len);
     if (rc == WZP_OK && cfg->identity != NULL) {
         gnutls_x509_crt_t crt = wzp__tls_identity_crt(cfg->identity);
         if (gnutls_certificate_allocate_credentials(&ep->server_cred) != 0 ||
@@ -985,7 +1000,7 @@ int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
                      const uint8_t pin[WZP_TLS_FINGERPRINT_SIZE], wzp_quic_conn **out) {
     struct sockaddr_storage remote;
     socklen_t rlen = 0;
-    int rc = parse_addr(addr, &remote, &rlen);
+    int rc = wzp_sockaddr_parse(addr, &remote, &rlen);
     if (rc != WZP_OK) {
         return rc;
     }
@@ -1147,6 +1162,10 @@ void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t 
     }
     memcpy(wzp_quic_queue_slot(ep), data, len);
     wzp_quic_queue_commit(ep, len, to);
+}
+
+uint32_t wzp_quic_conn_handshake_ms(const wzp_quic_conn *c) {
+    return (uint32_t)c->handshake_ms;
 }
 
 const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c) {

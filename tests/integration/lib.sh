@@ -19,15 +19,23 @@ wait_for() {
   echo "no '$3' in $2 after $1 s:"; cat "$2" 2>/dev/null; return 1
 }
 
-# start_relay RELAY_BINARY [OPTIONS...]: sets RELAY_PID, PORT, FP (its TLS fingerprint) and ADDR.
+# start_relay RELAY_BINARY [OPTIONS...]: sets RELAY_PID, PORT, FP (its TLS fingerprint), ADDR
+# and METRICS (its /metrics URL, on a free port). RELAY_OUT names its log (default relay.out).
 start_relay() {
-  local bin=$1
+  local bin=$1 out=${RELAY_OUT:-relay.out}
   shift
-  "$bin" --listen 127.0.0.1:0 --identity relay-id "$@" > relay.out 2>&1 &
+  "$bin" --listen 127.0.0.1:0 --identity "${out%.out}-id" --metrics-listen 127.0.0.1:0 "$@" \
+    > "$out" 2>&1 &
   RELAY_PID=$!
   PIDS+=("$RELAY_PID")
-  wait_for 5 relay.out "^TLS fingerprint" || exit 1
-  PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" relay.out | cut -d: -f2)
-  FP=$(grep "^TLS fingerprint" relay.out | cut -d' ' -f3)
+  wait_for 5 "$out" "^(Ctrl-C" || exit 1
+  PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" "$out" | cut -d: -f2)
+  FP=$(grep "^TLS fingerprint" "$out" | cut -d' ' -f3)
   ADDR=127.0.0.1:$PORT
+  METRICS=$(grep -o "http://[0-9.]*:[0-9]*/metrics" "$out" || true)
+}
+
+# metric URL NAME_WITH_LABELS: the value of one sample on a /metrics page (empty if absent).
+metric() {
+  curl -sf "$1" | awk -v k="$2" '$1 == k { print $2 }'
 }

@@ -10,7 +10,7 @@ cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 
 start() {
-  "$RELAY" --listen 127.0.0.1:0 --identity "$DIR/id" > "$DIR/out" 2>&1 &
+  "$RELAY" --listen 127.0.0.1:0 --identity "$DIR/id" --metrics-port 0 > "$DIR/out" 2>&1 &
   PID=$!
   for _ in $(seq 50); do
     grep -q "^TLS fingerprint" "$DIR/out" && return 0

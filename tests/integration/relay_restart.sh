@@ -15,7 +15,7 @@ PIDS+=("$A_PID")
 wait_for 10 a.out "room has 1 member"
 kill -KILL "$RELAY_PID"
 wait "$RELAY_PID" 2>/dev/null || true
-"$RELAY" --listen "$ADDR" --identity relay-id > relay2.out 2>&1 &
+"$RELAY" --listen "$ADDR" --identity relay-id --metrics-listen 127.0.0.1:0 > relay2.out 2>&1 &
 PIDS+=("$!")
 wait_for 5 relay2.out "^TLS fingerprint: $FP" # the same identity, the same address
 RESTARTED=$(date +%s%N)
