@@ -50,9 +50,14 @@ const char *wzp_auth_result_name(wzp_auth_result r) {
     return (unsigned)r < WZP_AUTH_RESULTS ? result_names[r] : "error";
 }
 
+/* Strings from the auth server reach log lines and other members' screens: no control
+ * characters. */
 static void copy_str(char *dst, size_t cap, const cJSON *item) {
     if (cJSON_IsString(item) && item->valuestring != NULL) {
         snprintf(dst, cap, "%s", item->valuestring);
+        for (char *p = dst; *p != '\0'; p++) {
+            *p = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
+        }
     }
 }
 
@@ -85,9 +90,6 @@ void wzp_auth_parse_reply(long http_status, const char *body, size_t len, wzp_au
         copy_str(why, sizeof(why), cJSON_GetObjectItemCaseSensitive(j, "error"));
         if (why[0] == '\0') {
             copy_str(why, sizeof(why), cJSON_GetObjectItemCaseSensitive(j, "reason"));
-        }
-        for (char *p = why; *p != '\0'; p++) {
-            *p = (*p < 0x20 || *p == 0x7f) ? '?' : *p; /* it goes into a log line */
         }
         bool expired = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "expired")) ||
                        strstr(why, "expired") != NULL;

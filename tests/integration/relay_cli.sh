@@ -47,4 +47,57 @@ set +e
 rc=$?
 set -e
 [ "$rc" = 2 ] && grep -q "session-idle" "$DIR/out"
+
+# the configuration file: its keys apply, flags win over them
+cat > "$DIR/good.conf" <<EOF
+listen_addr = "127.0.0.1:1";   # overridden by --listen below
+max_sessions = 7;
+metrics_listen = "127.0.0.1:0";
+EOF
+"$RELAY" -c "$DIR/good.conf" --listen 127.0.0.1:0 --identity "$DIR/id" > "$DIR/out" 2>&1 &
+PID=$!
+for _ in $(seq 50); do grep -q "^(Ctrl-C" "$DIR/out" && break; sleep 0.1; done
+grep -q "listening on 127.0.0.1:[0-9]* (UDP" "$DIR/out"
+grep -q "^metrics: http://127.0.0.1:[0-9]*/metrics" "$DIR/out"
+stop
+# errors name the file and line, and the relay does not start
+bad() { # EXPECTED_MESSAGE, config on stdin
+  cat > "$DIR/bad.conf"
+  set +e
+  "$RELAY" -c "$DIR/bad.conf" --identity "$DIR/id" --metrics-port 0 --session-idle 1 > "$DIR/out" 2>&1
+  rc=$?
+  set -e
+  [ "$rc" = 2 ] && grep -q -- "$1" "$DIR/out" || { echo "expected '$1', exit 2:"; cat "$DIR/out"; exit 1; }
+  cat "$DIR/out"
+}
+printf 'max_sessions = 5;\nlisten_adr = "127.0.0.1:4433";\n' |
+  bad "configuration error: $DIR/bad.conf:2: listen_adr: unknown key"
+printf '\n\nlisten_addr = "localhost:4433";\n' |
+  bad "bad.conf:3: listen_addr: not an address of the form IP:port"
+printf 'probe_targets = (\n  { addr = "127.0.0.1:4433";\n    fingerprint = "12:34"; }\n);\n' |
+  bad "bad.conf:3: fingerprint: not a certificate fingerprint"
+printf 'max_sessions = 0;\n' | bad "bad.conf:1: max_sessions: out of range"
+printf 'max_sessions = 5;\nmax_per_room = = 3;\n' | bad "bad.conf:2: syntax error"
+printf 'trunking_enabled = true;\n' | bad "bad.conf:1: trunking_enabled: not supported by this relay yet"
+set +e
+"$RELAY" -c "$DIR/missing.conf" > "$DIR/out" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q "missing.conf: cannot read the file" "$DIR/out"
+
+# the shipped example configuration and systemd unit are valid
+ETC=$(dirname "$0")/../../etc
+"$RELAY" -c "$ETC/wzp-relay.conf" --listen 127.0.0.1:0 --identity "$DIR/id" --metrics-port 0 \
+  > "$DIR/out" 2>&1 &
+PID=$!
+for _ in $(seq 50); do grep -q "^(Ctrl-C" "$DIR/out" && break; sleep 0.1; done
+grep -q "listening on 127.0.0.1:" "$DIR/out"
+stop
+sed "s|/usr/local/bin/wzp-relay|$RELAY|" "$ETC/wzp-relay.service" > "$DIR/wzp-relay.service"
+if command -v systemd-analyze > /dev/null; then
+  systemd-analyze verify "$DIR/wzp-relay.service"
+  echo "systemd unit: verified"
+fi
+"$RELAY" --help | grep -q -- "--config FILE"
 echo "relay CLI: ok"
+
