@@ -90,6 +90,7 @@ WZP_MUST_CHECK int wzp_rooms_update_message(const wzp_rooms *r, const char *room
 #include <uv.h>
 
 #define WZP_JOIN_LABEL    "wzp/v1 join"
+#define WZP_PROBE_SNI     "wzp-probe" /* a relay probing another: no room, its datagrams echoed */
 #define WZP_JOIN_EXPORTER "EXPORTER-wzp-join"
 
 /* Observer of every authenticated media packet the relay forwards (the sealed payload after the

@@ -7,6 +7,7 @@
 
 #include "wzp/auth.h"
 #include "wzp/metrics.h"
+#include "wzp/probe.h"
 #include "wzp/relay.h"
 #include "wzp/transport.h"
 #include "wzp/version.h"
@@ -47,12 +48,21 @@ static int load_identity(const char *path, wzp_identity *id, FILE *out, FILE *er
     return rc;
 }
 
+typedef struct running {
+    wzp_relay_server *server;
+    wzp_prober *prober; /* NULL: no probe targets */
+} running;
+
 static void render_metrics(void *user, wzp_prom *p) {
+    const running *r = user;
     wzp_prom_family(p, "wzp_relay_build_info", "gauge", "The relay's version.");
     char l[64];
     wzp_prom_label(l, sizeof(l), "version", wzp_version());
     wzp_prom_sample(p, "wzp_relay_build_info", l, 1);
-    wzp_relay_server_metrics(user, p);
+    wzp_relay_server_metrics(r->server, p);
+    if (r->prober != NULL) {
+        wzp_prober_metrics(r->prober, p);
+    }
 }
 
 int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
@@ -87,11 +97,16 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
     rc = wzp_relay_server_new(&loop, &cfg, &server);
     wzp_identity_wipe(&id);
     wzp_metrics_http *metrics = NULL;
+    static running r;
+    r.server = server;
     if (rc != WZP_OK) {
         fprintf(err, "wzp-relay: cannot listen on %s: %s\n", opts->listen, wzp_strerror(rc));
+    } else if (opts->n_probes > 0 &&
+               (rc = wzp_prober_new(&loop, opts->probes, opts->n_probes, &r.prober)) != WZP_OK) {
+        fprintf(err, "wzp-relay: cannot start probes: %s\n", wzp_strerror(rc));
     } else if (opts->metrics_listen[0] != '\0' &&
-               wzp_metrics_http_start(&loop, opts->metrics_listen, render_metrics, server,
-                                      &metrics) != WZP_OK) {
+               wzp_metrics_http_start(&loop, opts->metrics_listen, render_metrics, &r, &metrics) !=
+                   WZP_OK) {
         /* the operator asked for them: fatal; the default port being taken: say so, go on */
         fprintf(err,
                 "wzp-relay: %s: cannot serve metrics on %s (in use? --metrics-listen ADDR "
@@ -100,6 +115,7 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
         rc = opts->metrics_explicit ? WZP_ERR_IO : WZP_OK;
     }
     if (rc != WZP_OK) {
+        wzp_prober_free(r.prober);
         wzp_relay_server_free(server);
         wzp_auth_free(auth);
         uv_run(&loop, UV_RUN_DEFAULT);
@@ -127,6 +143,10 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
         fprintf(out, "featherChat tokens checked at %s (timeout %u ms)\n", opts->auth_url,
                 opts->auth_timeout_ms);
     }
+    for (unsigned i = 0; i < opts->n_probes; i++) {
+        fprintf(out, "probing %s%s\n", opts->probes[i].addr,
+                opts->probes[i].has_fp ? " (certificate pinned)" : "");
+    }
     fprintf(out, "(Ctrl-C stops the relay)\n");
     fflush(out);
     uv_signal_t sigint, sigterm;
@@ -139,6 +159,7 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
     uv_close((uv_handle_t *)&sigint, NULL);
     uv_close((uv_handle_t *)&sigterm, NULL);
     wzp_metrics_http_stop(metrics);
+    wzp_prober_free(r.prober);
     wzp_relay_server_free(server);
     wzp_auth_free(auth);
     uv_run(&loop, UV_RUN_DEFAULT);

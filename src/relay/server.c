@@ -14,9 +14,11 @@
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 
-#define MAX_ROOM_FANOUT 1024
-#define MAX_DIRTY_ROOMS 32
-#define ANNOUNCE_MS     50 /* RoomUpdates coalesce: a burst of joins costs one snapshot */
+#define MAX_ROOM_FANOUT    1024
+#define MAX_DIRTY_ROOMS    32
+#define ANNOUNCE_MS        50 /* RoomUpdates coalesce: a burst of joins costs one snapshot */
+#define MAX_PROBE_SESSIONS 64 /* other relays measuring us (SNI WZP_PROBE_SNI) */
+#define PROBE_ECHOES_PER_S 10 /* a prober sends 1/s: more is not probing */
 
 typedef struct timers {
     uv_timer_t sweep;    /* closes members idle beyond idle_ms */
@@ -35,6 +37,10 @@ typedef struct member {
     wzp_signal *pending_join; /* a RegisterPresence that arrived while the token was checked */
     char auth_fp[128];        /* the fingerprint featherChat vouched for (empty: none given) */
     char auth_alias[WZP_ALIAS_MAX + 1];
+    bool probe;           /* another relay probing us: its datagrams are echoed */
+    bool probe_started;   /* it said Ping: it has its MediaSession */
+    uint64_t echo_second; /* rate limit of the echoes */
+    unsigned echoes;
     char room[WZP_ROOM_NAME_MAX + 1];
     wzp_hop_rx hop_rx;            /* client -> relay */
     wzp_hop_tx hop_tx;            /* relay -> client */
@@ -56,6 +62,8 @@ struct wzp_relay_server {
     wzp_auth *auth;                               /* NULL: no token needed */
     uint64_t auth_attempts[WZP_AUTH_RESULTS + 3]; /* + mismatch, busy, missing */
     wzp_histogram handshake;
+    member *probes[MAX_PROBE_SESSIONS];
+    uint64_t probe_echoes, probe_refused;
     timers *t; /* separately allocated: freed when libuv has closed both */
     bool closing;
     char dirty[MAX_DIRTY_ROOMS][WZP_ROOM_NAME_MAX + 1];
@@ -190,6 +198,37 @@ static socklen_t addr_len(const struct sockaddr *a) {
     return a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
+/* Another relay's probe: an authentic datagram of a probe session goes straight back, sealed for
+ * that session (same size: nothing to amplify; authenticated: nobody else's address). */
+static bool probe_echo(wzp_relay_server *s, wzp_quic_endpoint *ep, uint32_t sid,
+                       const uint8_t *data, size_t len, const struct sockaddr *from) {
+    member *mb = NULL;
+    for (size_t i = 0; i < MAX_PROBE_SESSIONS && mb == NULL; i++) {
+        mb = s->probes[i] != NULL && s->probes[i]->sid == sid ? s->probes[i] : NULL;
+    }
+    const uint8_t *pkt;
+    size_t plen = 0, out = 0;
+    if (mb == NULL || wzp_hop_open(&mb->hop_rx, data, len, &pkt, &plen) != WZP_OK) {
+        s->media_refused++;
+        return mb != NULL;
+    }
+    uint64_t second = uv_now(s->loop) / 1000;
+    if (second != mb->echo_second) {
+        mb->echo_second = second;
+        mb->echoes = 0;
+    }
+    if (++mb->echoes > PROBE_ECHOES_PER_S || plen == 0) {
+        s->probe_refused++;
+        return true;
+    }
+    if (wzp_hop_seal(&mb->hop_tx, pkt, plen, wzp_quic_queue_slot(ep), WZP_QUIC_MAX_DATAGRAM,
+                     &out) == WZP_OK) {
+        wzp_quic_queue_commit(ep, out, from);
+        s->probe_echoes++;
+    }
+    return true;
+}
+
 /* A media datagram: authenticate it for its session, follow the sender if it moved, and fan
  * it out to the rest of the room, re-sealed for each receiver's hop. */
 static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
@@ -203,7 +242,10 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     member *mb = ses != NULL ? wzp_quic_conn_get_user(ses->user) : NULL;
     const uint8_t *pkt;
     size_t plen = 0;
-    if (mb == NULL || wzp_hop_open(&mb->hop_rx, data, len, &pkt, &plen) != WZP_OK) {
+    if (mb == NULL) {
+        return probe_echo(s, ep, sid, data, len, from);
+    }
+    if (wzp_hop_open(&mb->hop_rx, data, len, &pkt, &plen) != WZP_OK) {
         s->media_refused++; /* unknown session, forged MAC or replay: nothing is sent anywhere */
         return mb != NULL;
     }
@@ -344,6 +386,20 @@ static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     wzp_histogram_observe(&s->handshake, wzp_quic_conn_handshake_ms(c) / 1000.0);
     snprintf(mb->room, sizeof(mb->room), "%s", sni[0] ? sni : "default");
     wzp_quic_conn_set_user(c, mb);
+    if (strcmp(sni, WZP_PROBE_SNI) == 0) {
+        size_t i = 0;
+        while (i < MAX_PROBE_SESSIONS && s->probes[i] != NULL) {
+            i++;
+        }
+        if (i == MAX_PROBE_SESSIONS) {
+            return -1; /* closes it (on_closed frees mb) */
+        }
+        do {
+            mb->sid = wzp_hop_new_session_id();
+        } while (wzp_rooms_get(s->rooms, mb->sid) != NULL);
+        mb->probe = true; /* its session starts when it first speaks (the stream is its) */
+        s->probes[i] = mb;
+    }
     return 0;
 }
 
@@ -424,6 +480,14 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
         wzp_signal_free(m);
         return;
     }
+    if (mb->probe) {
+        if (m->type == WZP_SIG_PING && !mb->probe_started) {
+            mb->probe_started = true;
+            start_media(s, c, mb);
+        }
+        wzp_signal_free(m);
+        return;
+    }
     if (mb->sid != 0) {
         wzp_rooms_touch(s->rooms, mb->sid, uv_now(s->loop));
     }
@@ -448,9 +512,12 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
     if (mb == NULL) {
         return;
     }
+    for (size_t i = 0; mb->probe && i < MAX_PROBE_SESSIONS; i++) {
+        s->probes[i] = s->probes[i] == mb ? NULL : s->probes[i];
+    }
     wzp_auth_cancel(mb->auth_req); /* its answer would find nobody */
     wzp_signal_free(mb->pending_join);
-    if (mb->sid != 0 && wzp_rooms_leave(s->rooms, mb->sid) == WZP_OK) {
+    if (!mb->probe && mb->sid != 0 && wzp_rooms_leave(s->rooms, mb->sid) == WZP_OK) {
         s->leaves++;
         fprintf(stderr, "wzp-relay: left room=%.12s (%s) sessions=%zu\n", mb->room,
                 reason ? reason : "closed", wzp_rooms_total(s->rooms));
@@ -628,6 +695,15 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_quic_stateless_resets_total", "counter",
                     "Stateless resets sent for unknown connections.");
     wzp_prom_sample_u64(p, "wzp_relay_quic_stateless_resets_total", NULL, q.resets_sent);
+    size_t nprobes = 0;
+    for (size_t i = 0; i < MAX_PROBE_SESSIONS; i++) {
+        nprobes += s->probes[i] != NULL;
+    }
+    wzp_prom_family(p, "wzp_relay_probe_sessions", "gauge", "Other relays probing this one now.");
+    wzp_prom_sample_u64(p, "wzp_relay_probe_sessions", NULL, nprobes);
+    wzp_prom_family(p, "wzp_relay_probe_echoes_total", "counter",
+                    "Probe datagrams echoed to probing relays.");
+    wzp_prom_sample_u64(p, "wzp_relay_probe_echoes_total", NULL, s->probe_echoes);
     if (s->auth != NULL) {
         wzp_prom_family(p, "wzp_relay_auth_inflight", "gauge",
                         "featherChat token checks waiting for an answer.");
