@@ -15,5 +15,6 @@ cJSON *wzp_bench_fec(const wzp_bench_opts *opts, FILE *human);
 cJSON *wzp_bench_crypto(const wzp_bench_opts *opts, FILE *human);
 cJSON *wzp_bench_codec(const wzp_bench_opts *opts, FILE *human);
 cJSON *wzp_bench_pipeline(const wzp_bench_opts *opts, FILE *human);
+cJSON *wzp_bench_trunk(const wzp_bench_opts *opts, FILE *human);
 
 #endif

@@ -23,6 +23,8 @@ static bench g_benches[] = {
     {"fec", "RFC 6330 encode/decode per block vs the lcrq baseline", wzp_bench_fec, false},
     {"crypto", "seal+open of 100-byte media frames, ns per packet", wzp_bench_crypto, false},
     {"pipeline", "CPU per frame for each stage of the call chain", wzp_bench_pipeline, false},
+    {"trunk", "datagrams and bytes trunking saves a receiver, by room size", wzp_bench_trunk,
+     false},
 };
 #define NBENCH (sizeof(g_benches) / sizeof(g_benches[0]))
 

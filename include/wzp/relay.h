@@ -105,6 +105,7 @@ typedef struct wzp_relay_server_config {
     wzp_relay_tap_fn tap; /* optional */
     void *tap_user;
     struct wzp_auth *auth; /* optional (wzp/auth.h): clients must present a featherChat token */
+    bool trunking;         /* batch what goes to each receiver that can take TrunkFrames */
 } wzp_relay_server_config;
 
 typedef struct wzp_relay_server wzp_relay_server;
@@ -155,6 +156,7 @@ typedef struct wzp_relay_options {
     bool metrics_explicit;    /* set by the operator: failing to serve it is fatal */
     wzp_relay_probe_target probes[WZP_RELAY_MAX_PROBES];
     unsigned n_probes;
+    bool trunking; /* batch forwarded packets per receiver into TrunkFrames */
 } wzp_relay_options;
 
 void wzp_relay_options_default(wzp_relay_options *o);

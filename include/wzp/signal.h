@@ -71,6 +71,7 @@ typedef enum wzp_signal_type {
     WZP_SIG_SENDER_KEY,    /* a room sender key sealed for one peer */
     WZP_SIG_PEER_SIGNAL,   /* relay-routed envelope between two room members */
     WZP_SIG_MEDIA_SESSION, /* relay -> client: the media-plane session id after joining */
+    WZP_SIG_MEDIA_OPTIONS, /* client -> relay: what the client's media plane understands */
     WZP_SIG_TYPE_COUNT
 } wzp_signal_type;
 
@@ -273,6 +274,9 @@ struct wzp_signal {
         struct {
             uint32_t session_id;
         } media_session;
+        struct {
+            bool trunking; /* it can take TrunkFrames (docs/PROTOCOL.md §10) */
+        } media_options;
     } u;
 };
 

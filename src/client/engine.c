@@ -255,6 +255,12 @@ static void on_media_session(engine *e, uint32_t sid) {
     wzp_hop_tx_init(&e->htx, sid, keys.client_to_relay);
     wzp_hop_rx_init(&e->hrx, sid, keys.relay_to_client);
     sodium_memzero(&keys, sizeof(keys));
+    wzp_signal *opt = wzp_signal_new(WZP_SIG_MEDIA_OPTIONS);
+    if (opt != NULL) { /* we can take TrunkFrames: the relay may batch what comes to us */
+        opt->u.media_options.trunking = true;
+        send_signal(e, opt);
+        wzp_signal_free(opt);
+    }
     wzp_sender_key_media(&e->my_key, key, &key_id);
     wzp_call_config cfg = wzp_call_default_config();
     /* a synthetic tone is steady: noise suppression and VAD would take it for noise */
@@ -362,6 +368,22 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
     }
 }
 
+/* One media packet from the member with session id `sender` (its low 16 bits when `short_id`:
+ * the relay keeps those unique in a room). */
+static void deliver(engine *e, uint32_t sender, bool short_id, const uint8_t *pkt, size_t len) {
+    for (int i = 0; i < MAX_PEERS; i++) {
+        peer *p = &e->peers[i];
+        if (p->used && p->dec != NULL && (short_id ? (p->sid & 0xFFFFu) : p->sid) == sender) {
+            wzp_quality_report r;
+            bool has = false;
+            if (wzp_call_decoder_receive(p->dec, pkt, len, uv_now(&e->loop), &r, &has) != WZP_OK) {
+                fprintf(e->err, "wzp-client: media from %s dropped\n", p->fptext);
+            }
+            return;
+        }
+    }
+}
+
 static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                         const struct sockaddr *from, void *user) {
     engine *e = user;
@@ -372,18 +394,18 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     if (e->sid == 0 || wzp_hop_open(&e->hrx, data, len, &pkt, &plen) != WZP_OK || plen < 4) {
         return e->sid != 0;
     }
-    uint32_t sender = wzp__get_u32be(pkt);
-    for (int i = 0; i < MAX_PEERS; i++) {
-        peer *p = &e->peers[i];
-        if (p->used && p->dec != NULL && p->sid == sender) {
-            wzp_quality_report r;
-            bool has = false;
-            if (wzp_call_decoder_receive(p->dec, pkt + 4, plen - 4, uv_now(&e->loop), &r, &has) !=
-                WZP_OK) {
-                fprintf(e->err, "wzp-client: media from %s dropped\n", p->fptext);
-            }
+    if (pkt[0] & 0x80) { /* a TrunkFrame: several senders' packets, each named by 16 bits */
+        wzp_trunk_entry ent[WZP_TRUNK_MAX_ENTRIES];
+        size_t n = 0;
+        if (wzp_trunk_decode(pkt + 1, plen - 1, ent, &n) != WZP_OK) {
+            return true;
         }
+        for (size_t k = 0; k < n; k++) {
+            deliver(e, ent[k].session_id, true, ent[k].payload, ent[k].len);
+        }
+        return true;
     }
+    deliver(e, wzp__get_u32be(pkt), false, pkt + 4, plen - 4);
     return true;
 }
 

@@ -137,6 +137,8 @@ static const wzp__sig_field f_peer_signal[] = {
 };
 
 static const wzp__sig_field f_media_session[] = {FIELD(media_session, session_id, U32, 0)};
+static const wzp__sig_field f_media_options[] = {
+    FIELD(media_options, trunking, BOOL, WZP__F_DEFAULT)};
 
 const wzp__sig_variant wzp__sig_variants[WZP_SIG_TYPE_COUNT] = {
     [WZP_SIG_CALL_OFFER] = VARIANT("CallOffer", f_call_offer),
@@ -177,6 +179,7 @@ const wzp__sig_variant wzp__sig_variants[WZP_SIG_TYPE_COUNT] = {
     [WZP_SIG_SENDER_KEY] = VARIANT("SenderKey", f_sender_key),
     [WZP_SIG_PEER_SIGNAL] = VARIANT("PeerSignal", f_peer_signal),
     [WZP_SIG_MEDIA_SESSION] = VARIANT("MediaSession", f_media_session),
+    [WZP_SIG_MEDIA_OPTIONS] = VARIANT("MediaOptions", f_media_options),
 };
 
 const char *wzp_signal_type_name(wzp_signal_type type) {

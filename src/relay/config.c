@@ -93,6 +93,14 @@ static int get_uint(const cfg_ctx *c, const config_setting_t *s, long long lo, l
     return WZP_OK;
 }
 
+static int get_bool(const cfg_ctx *c, const config_setting_t *s, bool *out) {
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+        return fail(c, s, "expected true or false");
+    }
+    *out = config_setting_get_bool(s) != 0;
+    return WZP_OK;
+}
+
 /* One probe target: "IP:port[@FINGERPRINT]" or { addr = "..."; fingerprint = "..."; label = "...";
  * } */
 static int get_probe(const cfg_ctx *c, const config_setting_t *s, wzp_relay_probe_target *t) {
@@ -138,11 +146,12 @@ static int get_probe(const cfg_ctx *c, const config_setting_t *s, wzp_relay_prob
 }
 
 /* Keys SPEC §2 lists for features this relay does not have yet. */
-static const char *const later_keys[] = {"remote_relay", "jitter_target_depth", "jitter_max_depth",
-                                         "log_level",    "probe_mesh",          "trunking_enabled",
-                                         "ws_port",      "static_dir",          "peers",
-                                         "trusted",      "global_rooms",        "debug_tap",
-                                         "event_log"};
+static const char *const later_keys[] = {"remote_relay",     "jitter_target_depth",
+                                         "jitter_max_depth", "log_level",
+                                         "probe_mesh",       "ws_port",
+                                         "static_dir",       "peers",
+                                         "trusted",          "global_rooms",
+                                         "debug_tap",        "event_log"};
 
 static int apply_key(const cfg_ctx *c, const config_setting_t *s, wzp_relay_options *o) {
     const char *name = config_setting_name(s);
@@ -195,6 +204,9 @@ static int apply_key(const cfg_ctx *c, const config_setting_t *s, wzp_relay_opti
     if (strcmp(name, "metrics_listen") == 0) {
         o->metrics_explicit = true;
         return get_addr(c, s, o->metrics_listen, sizeof(o->metrics_listen));
+    }
+    if (strcmp(name, "trunking_enabled") == 0) {
+        return get_bool(c, s, &o->trunking);
     }
     if (strcmp(name, "probe_targets") == 0) {
         if (config_setting_type(s) != CONFIG_TYPE_LIST &&

@@ -19,7 +19,8 @@ struct wzp_rooms {
 };
 
 int wzp_rooms_new(const wzp_relay_config *cfg, wzp_rooms **out) {
-    if (cfg->max_sessions == 0 || cfg->max_sessions > 100000 || cfg->max_per_room == 0) {
+    if (cfg->max_sessions == 0 || cfg->max_sessions > 100000 || cfg->max_per_room == 0 ||
+        cfg->max_per_room > 10000) {
         return WZP_ERR_INVALID_ARG;
     }
     wzp_rooms *r = calloc(1, sizeof(*r));
@@ -78,10 +79,18 @@ size_t wzp_rooms_active(const wzp_rooms *r) {
     return r->rooms;
 }
 
-static uint32_t fresh_sid(wzp_rooms *r) {
+/* A fresh session id whose low 16 bits are also unique in `room`: trunk frames name senders by
+ * those 2 bytes (SPEC §3.5). A room holds at most 10,000 members, far below 65,536. */
+static uint32_t fresh_sid(wzp_rooms *r, const char *room) {
     for (;;) {
         uint32_t sid = randombytes_random() & 0x7FFFFFFFu; /* first bit clear: the media plane */
-        if (sid != 0 && wzp_rooms_get(r, sid) == NULL) {
+        bool clash = sid == 0 || (sid & 0xFFFFu) == 0 || wzp_rooms_get(r, sid) != NULL;
+        for (size_t i = 0; !clash && i < r->cfg.max_sessions; i++) {
+            const wzp_session *s = &r->slots[i];
+            clash =
+                s->sid != 0 && (s->sid & 0xFFFFu) == (sid & 0xFFFFu) && strcmp(s->room, room) == 0;
+        }
+        if (!clash) {
             return sid;
         }
     }
@@ -105,7 +114,7 @@ int wzp_rooms_join(wzp_rooms *r, const char *room, const uint8_t fingerprint[WZP
         s = r->slots[i].sid == 0 ? &r->slots[i] : NULL;
     }
     memset(s, 0, sizeof(*s));
-    s->sid = fresh_sid(r);
+    s->sid = fresh_sid(r, room);
     snprintf(s->room, sizeof(s->room), "%s", room);
     memcpy(s->fingerprint, fingerprint, WZP_FINGERPRINT_SIZE);
     snprintf(s->alias, sizeof(s->alias), "%s", alias != NULL ? alias : "");

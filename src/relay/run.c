@@ -92,7 +92,8 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
             return 1;
         }
     }
-    wzp_relay_server_config cfg = {opts->listen, id.seed, opts->rooms, NULL, NULL, auth};
+    wzp_relay_server_config cfg = {opts->listen, id.seed, opts->rooms,   NULL,
+                                   NULL,         auth,    opts->trunking};
     wzp_relay_server *server = NULL;
     rc = wzp_relay_server_new(&loop, &cfg, &server);
     wzp_identity_wipe(&id);
@@ -142,6 +143,9 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
     if (auth != NULL) {
         fprintf(out, "featherChat tokens checked at %s (timeout %u ms)\n", opts->auth_url,
                 opts->auth_timeout_ms);
+    }
+    if (opts->trunking) {
+        fprintf(out, "trunking: packets to a member batched into TrunkFrames (5 ms at most)\n");
     }
     for (unsigned i = 0; i < opts->n_probes; i++) {
         fprintf(out, "probing %s%s\n", opts->probes[i].addr,

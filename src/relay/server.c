@@ -23,8 +23,11 @@
 typedef struct timers {
     uv_timer_t sweep;    /* closes members idle beyond idle_ms */
     uv_timer_t announce; /* sends the RoomUpdates of rooms that changed */
+    uv_timer_t trunk;    /* flushes trunk frames WZP_TRUNK_FLUSH_MS after their first entry */
     int open;
 } timers;
+
+#define TRUNK_MARK 0x80 /* first byte of a trunked hop payload (a sender id has its top bit 0) */
 
 typedef enum auth_state { AUTH_NONE, AUTH_PENDING, AUTH_DONE } auth_state;
 
@@ -37,6 +40,10 @@ typedef struct member {
     wzp_signal *pending_join; /* a RegisterPresence that arrived while the token was checked */
     char auth_fp[128];        /* the fingerprint featherChat vouched for (empty: none given) */
     char auth_alias[WZP_ALIAS_MAX + 1];
+    bool trunk;         /* takes TrunkFrames (it said so, and the relay trunks) */
+    bool trunk_pending; /* in the server's list of frames to flush */
+    wzp_trunk_packer packer;
+    uint8_t trunk_buf[1 + WZP_TRUNK_MAX_BYTES]; /* TRUNK_MARK, then the frame */
     bool probe;           /* another relay probing us: its datagrams are echoed */
     bool probe_started;   /* it said Ping: it has its MediaSession */
     uint64_t echo_second; /* rate limit of the echoes */
@@ -63,6 +70,10 @@ struct wzp_relay_server {
     uint64_t auth_attempts[WZP_AUTH_RESULTS + 3]; /* + mismatch, busy, missing */
     wzp_histogram handshake;
     member *probes[MAX_PROBE_SESSIONS];
+    bool trunking;
+    member **trunk_pending; /* members with an unflushed frame (capacity: max_sessions) */
+    size_t ntrunk_pending, trunk_cap;
+    uint64_t trunk_frames, trunk_entries, trunk_bytes_saved;
     uint64_t probe_echoes, probe_refused;
     timers *t; /* separately allocated: freed when libuv has closed both */
     bool closing;
@@ -229,6 +240,76 @@ static bool probe_echo(wzp_relay_server *s, wzp_quic_endpoint *ep, uint32_t sid,
     return true;
 }
 
+/* Send `m`'s trunk frame: one hop datagram instead of `count`. */
+static void trunk_flush(wzp_relay_server *s, member *m) {
+    uint16_t entries = m->packer.count;
+    size_t n = wzp_trunk_packer_finish(&m->packer), out = 0;
+    if (n == 0) {
+        return;
+    }
+    m->trunk_buf[0] = TRUNK_MARK;
+    if (wzp_hop_seal(&m->hop_tx, m->trunk_buf, n + 1, wzp_quic_queue_slot(s->ep),
+                     WZP_QUIC_MAX_DATAGRAM, &out) == WZP_OK) {
+        wzp_quic_queue_commit(s->ep, out, (const struct sockaddr *)&m->addr);
+        s->media_out++;
+        s->media_bytes_out += out;
+        s->trunk_frames++;
+        s->trunk_entries += entries;
+        /* each entry alone: IPv4+UDP 28, hop 16, sender id 4; trunked: 4 per entry, and one
+         * datagram of 28 + 16 + 1 + 2 */
+        s->trunk_bytes_saved += (uint64_t)entries * (28 + WZP_HOP_OVERHEAD + 4 - 4) -
+                                (28 + WZP_HOP_OVERHEAD + 1 + WZP_TRUNK_HEADER_SIZE);
+    }
+}
+
+static void on_trunk_timer(uv_timer_t *t) {
+    wzp_relay_server *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    size_t keep = 0;
+    for (size_t i = 0; i < s->ntrunk_pending; i++) {
+        member *m = s->trunk_pending[i];
+        if (m->packer.count > 0 && wzp_trunk_packer_should_flush(&m->packer, now)) {
+            trunk_flush(s, m);
+        }
+        if (m->packer.count > 0) {
+            s->trunk_pending[keep++] = m;
+        } else {
+            m->trunk_pending = false;
+        }
+    }
+    s->ntrunk_pending = keep;
+    wzp_quic_flush_datagrams(s->ep);
+    if (keep > 0) {
+        uv_timer_start(&s->t->trunk, on_trunk_timer, 1, 0);
+    }
+}
+
+/* Queue `pkt` from sender `sid16` into receiver `m`'s trunk frame. False: send it alone. */
+static bool trunk_add(wzp_relay_server *s, member *m, uint16_t sid16, const uint8_t *pkt,
+                      size_t len) {
+    uint64_t now = uv_now(s->loop);
+    if (wzp_trunk_packer_would_overflow(&m->packer, len)) {
+        trunk_flush(s, m);
+    }
+    if (wzp_trunk_packer_add(&m->packer, sid16, pkt, len, now) != WZP_OK) {
+        return false; /* too large for any frame */
+    }
+    if (wzp_trunk_packer_should_flush(&m->packer, now)) {
+        trunk_flush(s, m); /* full: 10 entries */
+        return true;
+    }
+    if (!m->trunk_pending && s->ntrunk_pending < s->trunk_cap) {
+        m->trunk_pending = true;
+        s->trunk_pending[s->ntrunk_pending++] = m;
+        if (!uv_is_active((uv_handle_t *)&s->t->trunk)) {
+            uv_timer_start(&s->t->trunk, on_trunk_timer, WZP_TRUNK_FLUSH_MS, 0);
+        }
+    } else if (!m->trunk_pending) {
+        trunk_flush(s, m); /* no room to remember it: do not hold it */
+    }
+    return true;
+}
+
 /* A media datagram: authenticate it for its session, follow the sender if it moved, and fan
  * it out to the rest of the room, re-sealed for each receiver's hop. */
 static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
@@ -278,6 +359,9 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         wzp_session *dst = wzp_rooms_get(s->rooms, sids[i]);
         member *dm = dst != NULL ? wzp_quic_conn_get_user(dst->user) : NULL;
         size_t out = 0;
+        if (dm != NULL && dm->trunk && trunk_add(s, dm, (uint16_t)sid, pkt, plen)) {
+            continue;
+        }
         /* sealed straight into the send batch: no copy per receiver */
         if (dm != NULL && wzp_hop_seal(&dm->hop_tx, s->fwd, plen + 4, wzp_quic_queue_slot(ep),
                                        WZP_QUIC_MAX_DATAGRAM, &out) == WZP_OK) {
@@ -499,6 +583,12 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
         do_join(s, c, mb, m);
     } else if (m->type == WZP_SIG_PEER_SIGNAL && mb->sid != 0) {
         route_peer(s, c, mb, m);
+    } else if (m->type == WZP_SIG_MEDIA_OPTIONS && mb->sid != 0) {
+        mb->trunk = s->trunking && m->u.media_options.trunking;
+        if (mb->trunk &&
+            wzp_trunk_packer_init(&mb->packer, mb->trunk_buf + 1, WZP_TRUNK_MAX_BYTES) != WZP_OK) {
+            mb->trunk = false;
+        }
     } else if (m->type == WZP_SIG_HANGUP) {
         wzp_quic_close(c, "hangup");
     }
@@ -514,6 +604,12 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
     }
     for (size_t i = 0; mb->probe && i < MAX_PROBE_SESSIONS; i++) {
         s->probes[i] = s->probes[i] == mb ? NULL : s->probes[i];
+    }
+    for (size_t i = 0; mb->trunk_pending && i < s->ntrunk_pending; i++) {
+        if (s->trunk_pending[i] == mb) { /* its frame goes nowhere now */
+            s->trunk_pending[i] = s->trunk_pending[--s->ntrunk_pending];
+            break;
+        }
     }
     wzp_auth_cancel(mb->auth_req); /* its answer would find nobody */
     wzp_signal_free(mb->pending_join);
@@ -557,6 +653,7 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
     }
     s->loop = loop;
     s->auth = cfg->auth;
+    s->trunking = cfg->trunking;
     static const double hs_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     wzp_histogram_init(&s->handshake, hs_bounds, sizeof(hs_bounds) / sizeof(hs_bounds[0]));
     s->tap = cfg->tap;
@@ -575,9 +672,13 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
     }
     if (rc == WZP_OK) {
         s->t = calloc(1, sizeof(*s->t));
-        rc = s->t != NULL ? WZP_OK : WZP_ERR_NOMEM;
+        s->trunk_cap = cfg->rooms.max_sessions;
+        s->trunk_pending = calloc(s->trunk_cap, sizeof(member *));
+        rc = s->t != NULL && s->trunk_pending != NULL ? WZP_OK : WZP_ERR_NOMEM;
     }
     if (rc != WZP_OK) {
+        free(s->t);
+        free(s->trunk_pending);
         wzp_quic_endpoint_free(s->ep);
         wzp_rooms_free(s->rooms);
         wzp_tls_identity_free(s->tls);
@@ -586,8 +687,9 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
     }
     uv_timer_init(loop, &s->t->sweep);
     uv_timer_init(loop, &s->t->announce);
-    s->t->sweep.data = s->t->announce.data = s;
-    s->t->open = 2;
+    uv_timer_init(loop, &s->t->trunk);
+    s->t->sweep.data = s->t->announce.data = s->t->trunk.data = s;
+    s->t->open = 3;
     uv_timer_start(&s->t->sweep, on_sweep, 1000, 1000);
     *out = s;
     return WZP_OK;
@@ -598,12 +700,14 @@ void wzp_relay_server_free(wzp_relay_server *s) {
         return;
     }
     s->closing = true; /* members leaving now need no RoomUpdate */
-    s->t->sweep.data = s->t->announce.data = s->t;
+    s->t->sweep.data = s->t->announce.data = s->t->trunk.data = s->t;
     uv_close((uv_handle_t *)&s->t->sweep, timer_closed); /* (closing stops them) */
     uv_close((uv_handle_t *)&s->t->announce, timer_closed);
+    uv_close((uv_handle_t *)&s->t->trunk, timer_closed);
     wzp_quic_endpoint_free(s->ep); /* closes connections: on_closed frees each member */
     wzp_rooms_free(s->rooms);
     wzp_tls_identity_free(s->tls);
+    free(s->trunk_pending);
     free(s);
 }
 
@@ -695,6 +799,15 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_quic_stateless_resets_total", "counter",
                     "Stateless resets sent for unknown connections.");
     wzp_prom_sample_u64(p, "wzp_relay_quic_stateless_resets_total", NULL, q.resets_sent);
+    wzp_prom_family(p, "wzp_relay_trunk_frames_total", "counter",
+                    "TrunkFrames sent (each carries several forwarded packets).");
+    wzp_prom_sample_u64(p, "wzp_relay_trunk_frames_total", NULL, s->trunk_frames);
+    wzp_prom_family(p, "wzp_relay_trunk_entries_total", "counter",
+                    "Forwarded packets that travelled inside TrunkFrames.");
+    wzp_prom_sample_u64(p, "wzp_relay_trunk_entries_total", NULL, s->trunk_entries);
+    wzp_prom_family(p, "wzp_relay_trunk_bytes_saved_total", "counter",
+                    "Bytes on the wire (IPv4/UDP headers included) trunking saved.");
+    wzp_prom_sample_u64(p, "wzp_relay_trunk_bytes_saved_total", NULL, s->trunk_bytes_saved);
     size_t nprobes = 0;
     for (size_t i = 0; i < MAX_PROBE_SESSIONS; i++) {
         nprobes += s->probes[i] != NULL;

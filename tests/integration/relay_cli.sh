@@ -78,7 +78,7 @@ printf 'probe_targets = (\n  { addr = "127.0.0.1:4433";\n    fingerprint = "12:3
   bad "bad.conf:3: fingerprint: not a certificate fingerprint"
 printf 'max_sessions = 0;\n' | bad "bad.conf:1: max_sessions: out of range"
 printf 'max_sessions = 5;\nmax_per_room = = 3;\n' | bad "bad.conf:2: syntax error"
-printf 'trunking_enabled = true;\n' | bad "bad.conf:1: trunking_enabled: not supported by this relay yet"
+printf 'ws_port = 8080;\n' | bad "bad.conf:1: ws_port: not supported by this relay yet"
 set +e
 "$RELAY" -c "$DIR/missing.conf" > "$DIR/out" 2>&1
 rc=$?
