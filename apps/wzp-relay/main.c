@@ -26,6 +26,8 @@ static void usage(FILE *f) {
             "  --metrics-listen ADDR  Prometheus /metrics on ADDR (default %s)\n"
             "  --probe ADDR[@FP]      probe another relay once a second: RTT, loss, jitter, up\n"
             "                         (repeatable; @FP pins its certificate fingerprint)\n"
+            "  --remote ADDR[@FP]     forward mode: host no rooms, carry every client to the\n"
+            "                         relay at ADDR through one link with FEC (@FP pins it)\n"
             "  --trunking             batch what goes to each member into TrunkFrames (fewer\n"
             "                         datagrams and headers; up to 5 ms more delay)\n"
             "  --version, --help\n"
@@ -63,6 +65,7 @@ int main(int argc, char **argv) {
                                          {"metrics-listen", required_argument, NULL, 'M'},
                                          {"probe", required_argument, NULL, 'p'},
                                          {"trunking", no_argument, NULL, 'k'},
+                                         {"remote", required_argument, NULL, 'R'},
                                          {"version", no_argument, NULL, 'V'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -139,6 +142,10 @@ int main(int argc, char **argv) {
             break;
         case 'k':
             o.trunking = true;
+            break;
+        case 'R':
+            ok = wzp_relay_probe_parse(optarg, &o.remote) == WZP_OK;
+            o.has_remote = ok;
             break;
         case 'V':
             printf("wzp-relay %s\n", wzp_version());

@@ -57,7 +57,16 @@ typedef struct wzp_quic_config {
      * same address; `retry_always` asks that of every client. */
     uint32_t retry_above;
     bool retry_always;
+    /* Forward mode: datagrams for a virtual address (wzp_virtual_addr_is) never touch the
+     * socket; they are handed here (the remote relay sends to clients behind a link). */
+    void (*virtual_send)(const struct sockaddr *to, const uint8_t *data, size_t len, void *user);
 } wzp_quic_config;
+
+/* Virtual peers: IPv6 addresses in fd77:7a70:6c6b::/48 carrying two 32-bit values (a link and a
+ * tunnel). Datagrams from that prefix arriving on a socket are dropped: it names no real peer. */
+void wzp_virtual_addr_make(uint32_t link, uint32_t tunnel, struct sockaddr_storage *out);
+bool wzp_virtual_addr_is(const struct sockaddr *a);
+void wzp_virtual_addr_parts(const struct sockaddr *a, uint32_t *link, uint32_t *tunnel);
 
 typedef struct wzp_quic_stats {
     size_t connections, handshaking; /* now */
@@ -73,6 +82,11 @@ WZP_MUST_CHECK int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config 
 void wzp_quic_endpoint_free(wzp_quic_endpoint *ep);
 uint16_t wzp_quic_endpoint_port(const wzp_quic_endpoint *ep);
 void wzp_quic_endpoint_stats(const wzp_quic_endpoint *ep, wzp_quic_stats *out);
+
+/* Handle one datagram as if the socket had received it from `from` (a virtual peer's datagram
+ * that came through a link), then flush what it queued. */
+void wzp_quic_endpoint_inject(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                              const struct sockaddr *from);
 
 /* Parse "IPv4:port" or "[IPv6]:port" (numeric only, port 0..65535). Errors: WZP_ERR_INVALID_ARG. */
 WZP_MUST_CHECK int wzp_sockaddr_parse(const char *text, struct sockaddr_storage *out,

@@ -156,7 +156,9 @@ typedef struct wzp_relay_options {
     bool metrics_explicit;    /* set by the operator: failing to serve it is fatal */
     wzp_relay_probe_target probes[WZP_RELAY_MAX_PROBES];
     unsigned n_probes;
-    bool trunking; /* batch forwarded packets per receiver into TrunkFrames */
+    bool trunking;   /* batch forwarded packets per receiver into TrunkFrames */
+    bool has_remote; /* forward mode: carry every client to this relay, host no rooms */
+    wzp_relay_probe_target remote;
 } wzp_relay_options;
 
 void wzp_relay_options_default(wzp_relay_options *o);

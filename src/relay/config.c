@@ -146,12 +146,17 @@ static int get_probe(const cfg_ctx *c, const config_setting_t *s, wzp_relay_prob
 }
 
 /* Keys SPEC §2 lists for features this relay does not have yet. */
-static const char *const later_keys[] = {"remote_relay",     "jitter_target_depth",
-                                         "jitter_max_depth", "log_level",
-                                         "probe_mesh",       "ws_port",
-                                         "static_dir",       "peers",
-                                         "trusted",          "global_rooms",
-                                         "debug_tap",        "event_log"};
+static const char *const later_keys[] = {"jitter_target_depth",
+                                         "jitter_max_depth",
+                                         "log_level",
+                                         "probe_mesh",
+                                         "ws_port",
+                                         "static_dir",
+                                         "peers",
+                                         "trusted",
+                                         "global_rooms",
+                                         "debug_tap",
+                                         "event_log"};
 
 static int apply_key(const cfg_ctx *c, const config_setting_t *s, wzp_relay_options *o) {
     const char *name = config_setting_name(s);
@@ -204,6 +209,14 @@ static int apply_key(const cfg_ctx *c, const config_setting_t *s, wzp_relay_opti
     if (strcmp(name, "metrics_listen") == 0) {
         o->metrics_explicit = true;
         return get_addr(c, s, o->metrics_listen, sizeof(o->metrics_listen));
+    }
+    if (strcmp(name, "remote_relay") == 0) {
+        if (config_setting_type(s) != CONFIG_TYPE_STRING &&
+            config_setting_type(s) != CONFIG_TYPE_GROUP) {
+            return fail(c, s, "expected \"IP:port@FINGERPRINT\" or { addr = ...; ... }");
+        }
+        o->has_remote = true;
+        return get_probe(c, s, &o->remote);
     }
     if (strcmp(name, "trunking_enabled") == 0) {
         return get_bool(c, s, &o->trunking);

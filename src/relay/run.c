@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "wzp/auth.h"
+#include "wzp/forward.h"
 #include "wzp/metrics.h"
 #include "wzp/probe.h"
 #include "wzp/relay.h"
@@ -65,7 +66,72 @@ static void render_metrics(void *user, wzp_prom *p) {
     }
 }
 
+static void render_forward(void *user, wzp_prom *p) {
+    wzp_prom_family(p, "wzp_relay_build_info", "gauge", "The relay's version.");
+    char l[64];
+    wzp_prom_label(l, sizeof(l), "version", wzp_version());
+    wzp_prom_sample(p, "wzp_relay_build_info", l, 1);
+    wzp_forwarder_metrics(user, p);
+}
+
+/* Forward mode: no identity, no rooms; a datagram forwarder with a link to the remote relay. */
+static int run_forward(const wzp_relay_options *opts, FILE *out, FILE *err) {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    wzp_forwarder *f = NULL;
+    wzp_metrics_http *metrics = NULL;
+    int rc = wzp_forwarder_new(&loop, opts->listen, &opts->remote, opts->rooms.max_sessions, &f);
+    if (rc != WZP_OK) {
+        fprintf(err, "wzp-relay: cannot listen on %s: %s\n", opts->listen, wzp_strerror(rc));
+    } else if (opts->metrics_listen[0] != '\0' &&
+               wzp_metrics_http_start(&loop, opts->metrics_listen, render_forward, f, &metrics) !=
+                   WZP_OK) {
+        fprintf(err, "wzp-relay: %s: cannot serve metrics on %s\n",
+                opts->metrics_explicit ? "error" : "warning", opts->metrics_listen);
+        rc = opts->metrics_explicit ? WZP_ERR_IO : WZP_OK;
+    }
+    if (rc != WZP_OK) {
+        wzp_forwarder_free(f);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        return 1;
+    }
+    const char *colon = strrchr(opts->listen, ':');
+    fprintf(out,
+            "wzp-relay %s forwarding: listening on %.*s:%u (UDP); every client goes to %s%s\n"
+            "clients call through it with the remote relay's fingerprint:\n"
+            "  wzp-client --relay-fp REMOTE_FINGERPRINT --room NAME ... HOST:%u\n",
+            wzp_version(), colon ? (int)(colon - opts->listen) : 0, opts->listen,
+            wzp_forwarder_port(f), opts->remote.addr,
+            opts->remote.has_fp ? " (certificate pinned)" : " (certificate NOT pinned)",
+            wzp_forwarder_port(f));
+    if (metrics != NULL) {
+        const char *mc = strrchr(opts->metrics_listen, ':');
+        fprintf(out, "metrics: http://%.*s:%u/metrics\n", mc ? (int)(mc - opts->metrics_listen) : 0,
+                opts->metrics_listen, wzp_metrics_http_port(metrics));
+    }
+    fprintf(out, "(Ctrl-C stops the relay)\n");
+    fflush(out);
+    uv_signal_t sigint, sigterm;
+    uv_signal_init(&loop, &sigint);
+    uv_signal_init(&loop, &sigterm);
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    fprintf(out, "wzp-relay: shutting down\n");
+    uv_close((uv_handle_t *)&sigint, NULL);
+    uv_close((uv_handle_t *)&sigterm, NULL);
+    wzp_metrics_http_stop(metrics);
+    wzp_forwarder_free(f);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return 0;
+}
+
 int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
+    if (opts->has_remote) {
+        return run_forward(opts, out, err);
+    }
     char path[4096];
     const char *id_path = opts->identity_path;
     if (id_path[0] == '\0') {

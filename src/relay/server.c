@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wzp/auth.h"
+#include "wzp/link.h"
 #include "wzp/mediaplane.h"
 #include "wzp/metrics.h"
 #include "wzp/quic.h"
@@ -19,11 +20,14 @@
 #define ANNOUNCE_MS        50 /* RoomUpdates coalesce: a burst of joins costs one snapshot */
 #define MAX_PROBE_SESSIONS 64 /* other relays measuring us (SNI WZP_PROBE_SNI) */
 #define PROBE_ECHOES_PER_S 10 /* a prober sends 1/s: more is not probing */
+#define MAX_LINKS          16 /* forwarding relays whose clients come through us */
+#define LINK_TICK_MS       10
 
 typedef struct timers {
     uv_timer_t sweep;    /* closes members idle beyond idle_ms */
     uv_timer_t announce; /* sends the RoomUpdates of rooms that changed */
     uv_timer_t trunk;    /* flushes trunk frames WZP_TRUNK_FLUSH_MS after their first entry */
+    uv_timer_t link;     /* closes links' FEC blocks (runs while a link exists) */
     int open;
 } timers;
 
@@ -44,7 +48,10 @@ typedef struct member {
     bool trunk_pending; /* in the server's list of frames to flush */
     wzp_trunk_packer packer;
     uint8_t trunk_buf[1 + WZP_TRUNK_MAX_BYTES]; /* TRUNK_MARK, then the frame */
-    bool probe;           /* another relay probing us: its datagrams are echoed */
+    bool probe;   /* another relay probing us: its datagrams are echoed */
+    bool is_link; /* a forwarding relay: its datagrams carry its clients' */
+    wzp_link *link;
+    uint32_t link_id;     /* generation << 8 | slot: the virtual addresses of its tunnels */
     bool probe_started;   /* it said Ping: it has its MediaSession */
     uint64_t echo_second; /* rate limit of the echoes */
     unsigned echoes;
@@ -70,6 +77,8 @@ struct wzp_relay_server {
     uint64_t auth_attempts[WZP_AUTH_RESULTS + 3]; /* + mismatch, busy, missing */
     wzp_histogram handshake;
     member *probes[MAX_PROBE_SESSIONS];
+    member *links[MAX_LINKS];
+    uint32_t link_generation;
     bool trunking;
     member **trunk_pending; /* members with an unflushed frame (capacity: max_sessions) */
     size_t ntrunk_pending, trunk_cap;
@@ -209,6 +218,65 @@ static socklen_t addr_len(const struct sockaddr *a) {
     return a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
+/* ---- links: forwarding relays (forward mode) --------------------------------------------- */
+
+/* A link datagram for the forwarding relay. */
+static void link_out(void *user, const uint8_t *dgram, size_t len) {
+    member *lm = user;
+    wzp_quic_send_datagram(lm->server->ep, dgram, len, (const struct sockaddr *)&lm->addr);
+}
+
+/* A client datagram that came through a link: the endpoint takes it as from the tunnel's
+ * virtual address, so QUIC, joins and media work as for any client. */
+static void link_deliver(void *user, uint32_t tunnel, const uint8_t *data, size_t len) {
+    member *lm = user;
+    struct sockaddr_storage va;
+    wzp_virtual_addr_make(lm->link_id, tunnel, &va);
+    wzp_quic_endpoint_inject(lm->server->ep, data, len, (const struct sockaddr *)&va);
+}
+
+/* The endpoint sends to a virtual address: into the link that serves that tunnel. */
+static void virtual_send(const struct sockaddr *to, const uint8_t *data, size_t len, void *user) {
+    wzp_relay_server *s = user;
+    uint32_t id = 0, tunnel = 0;
+    wzp_virtual_addr_parts(to, &id, &tunnel);
+    member *lm = (id & 0xFFu) < MAX_LINKS ? s->links[id & 0xFFu] : NULL;
+    if (lm != NULL && lm->link_id == id && lm->link != NULL) {
+        if (wzp_link_send(lm->link, tunnel, data, len, uv_now(s->loop)) != WZP_OK) {
+            s->media_refused++; /* too large for a link datagram */
+        }
+    }
+}
+
+static void on_link_timer(uv_timer_t *t) {
+    wzp_relay_server *s = t->data;
+    for (size_t i = 0; i < MAX_LINKS; i++) {
+        if (s->links[i] != NULL && s->links[i]->link != NULL) {
+            wzp_link_tick(s->links[i]->link, uv_now(s->loop));
+        }
+    }
+}
+
+/* A forwarding relay said Ping on its link connection: its session, keys and FEC state. */
+static void link_start(wzp_relay_server *s, wzp_quic_conn *c, member *mb) {
+    uint8_t exporter[32];
+    wzp_hop_keys keys;
+    if (wzp_link_new(link_out, link_deliver, mb, &mb->link) != WZP_OK) {
+        wzp_quic_close(c, "out of memory");
+        return;
+    }
+    start_media(s, c, mb); /* assigns nothing new: mb->sid was chosen at establishment */
+    if (wzp_quic_export(c, WZP_HOP_EXPORTER_LABEL, exporter) == WZP_OK &&
+        wzp_hop_keys_derive(exporter, &keys) == WZP_OK) {
+        wzp_link_set_session(mb->link, mb->sid, keys.relay_to_client, keys.client_to_relay);
+        sodium_memzero(&keys, sizeof(keys));
+    }
+    if (!uv_is_active((uv_handle_t *)&s->t->link)) {
+        uv_timer_start(&s->t->link, on_link_timer, LINK_TICK_MS, LINK_TICK_MS);
+    }
+    fprintf(stderr, "wzp-relay: forwarding relay linked (link %u)\n", mb->link_id & 0xFFu);
+}
+
 /* Another relay's probe: an authentic datagram of a probe session goes straight back, sealed for
  * that session (same size: nothing to amplify; authenticated: nobody else's address). */
 static bool probe_echo(wzp_relay_server *s, wzp_quic_endpoint *ep, uint32_t sid,
@@ -324,6 +392,17 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     const uint8_t *pkt;
     size_t plen = 0;
     if (mb == NULL) {
+        for (size_t i = 0; i < MAX_LINKS; i++) {
+            member *lm = s->links[i];
+            if (lm != NULL && lm->sid == sid && lm->link != NULL) {
+                if (wzp_link_receive(lm->link, data, len, uv_now(s->loop)) == WZP_OK &&
+                    memcmp(&lm->addr, from, addr_len(from)) != 0) {
+                    memset(&lm->addr, 0, sizeof(lm->addr));
+                    memcpy(&lm->addr, from, addr_len(from)); /* roaming, as for members */
+                }
+                return true;
+            }
+        }
         return probe_echo(s, ep, sid, data, len, from);
     }
     if (wzp_hop_open(&mb->hop_rx, data, len, &pkt, &plen) != WZP_OK) {
@@ -484,6 +563,21 @@ static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
         mb->probe = true; /* its session starts when it first speaks (the stream is its) */
         s->probes[i] = mb;
     }
+    if (strcmp(sni, WZP_LINK_SNI) == 0) {
+        size_t i = 0;
+        while (i < MAX_LINKS && s->links[i] != NULL) {
+            i++;
+        }
+        if (i == MAX_LINKS) {
+            return -1;
+        }
+        do {
+            mb->sid = wzp_hop_new_session_id();
+        } while (wzp_rooms_get(s->rooms, mb->sid) != NULL);
+        mb->is_link = true;
+        mb->link_id = (++s->link_generation << 8) | (uint32_t)i;
+        s->links[i] = mb;
+    }
     return 0;
 }
 
@@ -564,10 +658,14 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
         wzp_signal_free(m);
         return;
     }
-    if (mb->probe) {
+    if (mb->probe || mb->is_link) {
         if (m->type == WZP_SIG_PING && !mb->probe_started) {
             mb->probe_started = true;
-            start_media(s, c, mb);
+            if (mb->is_link) {
+                link_start(s, c, mb);
+            } else {
+                start_media(s, c, mb);
+            }
         }
         wzp_signal_free(m);
         return;
@@ -605,6 +703,13 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
     for (size_t i = 0; mb->probe && i < MAX_PROBE_SESSIONS; i++) {
         s->probes[i] = s->probes[i] == mb ? NULL : s->probes[i];
     }
+    for (size_t i = 0; mb->is_link && i < MAX_LINKS; i++) {
+        s->links[i] = s->links[i] == mb ? NULL : s->links[i];
+    }
+    if (mb->is_link) {
+        fprintf(stderr, "wzp-relay: forwarding relay gone (link %u)\n", mb->link_id & 0xFFu);
+    }
+    wzp_link_free(mb->link);
     for (size_t i = 0; mb->trunk_pending && i < s->ntrunk_pending; i++) {
         if (s->trunk_pending[i] == mb) { /* its frame goes nowhere now */
             s->trunk_pending[i] = s->trunk_pending[--s->ntrunk_pending];
@@ -613,7 +718,8 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
     }
     wzp_auth_cancel(mb->auth_req); /* its answer would find nobody */
     wzp_signal_free(mb->pending_join);
-    if (!mb->probe && mb->sid != 0 && wzp_rooms_leave(s->rooms, mb->sid) == WZP_OK) {
+    if (!mb->probe && !mb->is_link && mb->sid != 0 &&
+        wzp_rooms_leave(s->rooms, mb->sid) == WZP_OK) {
         s->leaves++;
         fprintf(stderr, "wzp-relay: left room=%.12s (%s) sessions=%zu\n", mb->room,
                 reason ? reason : "closed", wzp_rooms_total(s->rooms));
@@ -667,6 +773,7 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
             .bind = cfg->listen,
             .identity = s->tls,
             .cb = {s, on_established, on_signal, on_closed, on_datagram},
+            .virtual_send = virtual_send,
         };
         rc = wzp_quic_endpoint_new(loop, &qc, &s->ep);
     }
@@ -688,8 +795,9 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
     uv_timer_init(loop, &s->t->sweep);
     uv_timer_init(loop, &s->t->announce);
     uv_timer_init(loop, &s->t->trunk);
-    s->t->sweep.data = s->t->announce.data = s->t->trunk.data = s;
-    s->t->open = 3;
+    uv_timer_init(loop, &s->t->link);
+    s->t->sweep.data = s->t->announce.data = s->t->trunk.data = s->t->link.data = s;
+    s->t->open = 4;
     uv_timer_start(&s->t->sweep, on_sweep, 1000, 1000);
     *out = s;
     return WZP_OK;
@@ -700,7 +808,8 @@ void wzp_relay_server_free(wzp_relay_server *s) {
         return;
     }
     s->closing = true; /* members leaving now need no RoomUpdate */
-    s->t->sweep.data = s->t->announce.data = s->t->trunk.data = s->t;
+    s->t->sweep.data = s->t->announce.data = s->t->trunk.data = s->t->link.data = s->t;
+    uv_close((uv_handle_t *)&s->t->link, timer_closed);
     uv_close((uv_handle_t *)&s->t->sweep, timer_closed); /* (closing stops them) */
     uv_close((uv_handle_t *)&s->t->announce, timer_closed);
     uv_close((uv_handle_t *)&s->t->trunk, timer_closed);
@@ -808,6 +917,30 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_trunk_bytes_saved_total", "counter",
                     "Bytes on the wire (IPv4/UDP headers included) trunking saved.");
     wzp_prom_sample_u64(p, "wzp_relay_trunk_bytes_saved_total", NULL, s->trunk_bytes_saved);
+    size_t nlinks = 0;
+    wzp_link_stats ls = {0};
+    for (size_t i = 0; i < MAX_LINKS; i++) {
+        if (s->links[i] != NULL && s->links[i]->link != NULL) {
+            wzp_link_stats one = wzp_link_get_stats(s->links[i]->link);
+            nlinks++;
+            ls.received += one.received;
+            ls.delivered += one.delivered;
+            ls.recovered += one.recovered;
+            ls.sent += one.sent;
+        }
+    }
+    wzp_prom_family(p, "wzp_relay_links", "gauge",
+                    "Forwarding relays whose clients come through this one now.");
+    wzp_prom_sample_u64(p, "wzp_relay_links", NULL, nlinks);
+    wzp_prom_family(p, "wzp_relay_link_datagrams_total", "counter",
+                    "Link datagrams from forwarding relays (in), to them (out); client datagrams "
+                    "delivered from them, of which recovered by link FEC.");
+    wzp_prom_sample_u64(p, "wzp_relay_link_datagrams_total", "direction=\"in\"", ls.received);
+    wzp_prom_sample_u64(p, "wzp_relay_link_datagrams_total", "direction=\"out\"", ls.sent);
+    wzp_prom_sample_u64(p, "wzp_relay_link_datagrams_total", "direction=\"delivered\"",
+                        ls.delivered);
+    wzp_prom_sample_u64(p, "wzp_relay_link_datagrams_total", "direction=\"recovered\"",
+                        ls.recovered);
     size_t nprobes = 0;
     for (size_t i = 0; i < MAX_PROBE_SESSIONS; i++) {
         nprobes += s->probes[i] != NULL;

@@ -373,7 +373,22 @@ static void conn_free(wzp_quic_conn *c);
 static void arm_timer(wzp_quic_conn *c);
 static void timer_closed(uv_handle_t *h);
 
+/* A datagram for a virtual peer goes to the link that serves it, not to the socket. */
+static bool sent_virtually(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                           const struct sockaddr *to) {
+    if (!wzp_virtual_addr_is(to)) {
+        return false;
+    }
+    if (ep->cfg.virtual_send != NULL) {
+        ep->cfg.virtual_send(to, data, len, ep->cfg.cb.user);
+    }
+    return true;
+}
+
 static void send_datagram(wzp_quic_conn *c, const uint8_t *data, size_t len) {
+    if (sent_virtually(c->ep, data, len, (const struct sockaddr *)&c->remote)) {
+        return;
+    }
     uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
     (void)uv_udp_try_send(&c->ep->udp, &b, 1, (const struct sockaddr *)&c->remote);
 }
@@ -605,6 +620,9 @@ static void conn_read(wzp_quic_conn *c, const uint8_t *data, size_t len,
 
 static void send_raw(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                      const struct sockaddr *to) {
+    if (sent_virtually(ep, data, len, to)) {
+        return;
+    }
     uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
     (void)uv_udp_try_send(&ep->udp, &b, 1, to);
 }
@@ -817,7 +835,9 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
         return;
     }
     ep->stats.datagrams_received++;
-    handle_datagram(ep, (const uint8_t *)buf->base, (size_t)nread, from);
+    if (!wzp_virtual_addr_is(from)) { /* that prefix names link tunnels, never a real peer */
+        handle_datagram(ep, (const uint8_t *)buf->base, (size_t)nread, from);
+    }
     if (!(flags & UV_UDP_MMSG_CHUNK) && !ep->closing) { /* a lone datagram: no batch end follows */
         wzp_quic_flush_datagrams(ep);
     }
@@ -852,6 +872,33 @@ static void handle_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t l
 }
 
 /* ---- public API ------------------------------------------------------------------------------ */
+
+static const uint8_t vprefix[6] = {0xfd, 0x77, 0x7a, 0x70, 0x6c, 0x6b};
+
+void wzp_virtual_addr_make(uint32_t link, uint32_t tunnel, struct sockaddr_storage *out) {
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(1);
+    memcpy(a->sin6_addr.s6_addr, vprefix, sizeof(vprefix));
+    uint8_t *b = a->sin6_addr.s6_addr + 8;
+    for (int i = 0; i < 4; i++) {
+        b[i] = (uint8_t)(link >> (24 - 8 * i));
+        b[4 + i] = (uint8_t)(tunnel >> (24 - 8 * i));
+    }
+}
+
+bool wzp_virtual_addr_is(const struct sockaddr *a) {
+    return a->sa_family == AF_INET6 &&
+           memcmp(((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr, vprefix,
+                  sizeof(vprefix)) == 0;
+}
+
+void wzp_virtual_addr_parts(const struct sockaddr *a, uint32_t *link, uint32_t *tunnel) {
+    const uint8_t *b = ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr + 8;
+    *link = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    *tunnel = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
+}
 
 int wzp_sockaddr_parse(const char *text, struct sockaddr_storage *out, socklen_t *len) {
     char host[128];
@@ -1107,6 +1154,11 @@ int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]) 
                : WZP_ERR_CRYPTO;
 }
 
+void wzp_quic_endpoint_inject(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                              const struct sockaddr *from) {
+    wzp__quic_endpoint_input(ep, data, len, from);
+}
+
 void wzp__quic_endpoint_input(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                               const struct sockaddr *from) {
     if (len == 0 || ep->closing) {
@@ -1121,6 +1173,9 @@ void wzp__quic_endpoint_input(wzp_quic_endpoint *ep, const uint8_t *data, size_t
 
 void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                             const struct sockaddr *to) {
+    if (sent_virtually(ep, data, len, to)) {
+        return;
+    }
     uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
     ep->stats.send_syscalls++;
     if (uv_udp_try_send(&ep->udp, &b, 1, to) >= 0) {
@@ -1140,6 +1195,10 @@ uint8_t *wzp_quic_queue_slot(wzp_quic_endpoint *ep) {
 
 void wzp_quic_queue_commit(wzp_quic_endpoint *ep, size_t len, const struct sockaddr *to) {
     struct send_batch *b = ep->batch;
+    if (len > 0 && len <= WZP_QUIC_MAX_DATAGRAM && b->n < WZP_QUIC_SEND_BATCH &&
+        sent_virtually(ep, b->data[b->n], len, to)) {
+        return; /* the slot's bytes went to the link; the slot stays free */
+    }
     if (len == 0 || len > WZP_QUIC_MAX_DATAGRAM || b->n == WZP_QUIC_SEND_BATCH) {
         ep->stats.datagrams_dropped += len != 0;
         return;

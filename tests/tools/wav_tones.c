@@ -1,4 +1,5 @@
-/* Level (dBFS) of given frequencies in a window of a WAV file, by Goertzel: used by the call
+/* Level (dBFS) of given frequencies in a window of a WAV file, by Goertzel over 200 ms Hann
+ * windows with the powers averaged (insensitive to phase jumps): used by the call
  * integration tests to check what a client recorded. Usage: wav_tones FILE START END HZ...
  * where HZ "rms" gives the window's RMS level in dBFS instead (broadband signals: speech). */
 #include <math.h>
@@ -42,15 +43,28 @@ int main(int argc, char **argv) {
             printf("rms %.1f\n", 20 * log10(rms > 1e-9 ? rms : 1e-9));
             continue;
         }
+        /* Hann-windowed Goertzel over 200 ms blocks, powers averaged: the level a listener
+         * hears, blind to phase jumps (a concealed or skipped frame shifts the tone's phase,
+         * which would cancel in one long coherent window) */
         double hz = atof(argv[a]), w = 2 * M_PI * hz / info.samplerate, c = 2 * cos(w);
-        double s1 = 0, s2 = 0;
-        for (sf_count_t i = 0; i < n; i++) {
-            double s = x[i] + c * s1 - s2;
-            s2 = s1;
-            s1 = s;
+        sf_count_t blk = info.samplerate / 5;
+        double psum = 0;
+        int nblk = 0;
+        for (sf_count_t b0 = 0; b0 + blk <= n || (nblk == 0 && b0 < n); b0 += blk) {
+            sf_count_t len = b0 + blk <= n ? blk : n - b0;
+            double s1 = 0, s2 = 0, wsum = 0;
+            for (sf_count_t i = 0; i < len; i++) {
+                double hann = 0.5 - 0.5 * cos(2 * M_PI * (double)i / (double)len);
+                double s = x[b0 + i] * hann + c * s1 - s2;
+                s2 = s1;
+                s1 = s;
+                wsum += hann;
+            }
+            double power = (s1 * s1 + s2 * s2 - c * s1 * s2) / (wsum * wsum);
+            psum += 4 * power; /* squared sine amplitude, full scale = 1 */
+            nblk++;
         }
-        double power = (s1 * s1 + s2 * s2 - c * s1 * s2) / ((double)n * (double)n);
-        double amp = 2 * sqrt(power); /* sine amplitude, full scale = 1 */
+        double amp = nblk > 0 ? sqrt(psum / nblk) : 0;
         printf("%g %.1f\n", hz, 20 * log10(amp > 1e-9 ? amp : 1e-9));
     }
     free(x);

@@ -1,0 +1,142 @@
+/* The forward-mode link without a network: two ends wired through a lossy "wire" in memory. */
+#include "testutil.h"
+
+#include "wzp/link.h"
+#include "wzp/quic.h"
+
+#define MAXQ 4096
+
+typedef struct wire {
+    uint8_t q[MAXQ][WZP_LINK_MAX_DATAGRAM + WZP_HOP_OVERHEAD];
+    size_t len[MAXQ], n;
+} wire;
+
+typedef struct end {
+    wire *out;
+    uint32_t got_tunnel[MAXQ];
+    size_t got_len[MAXQ], got;
+    uint8_t last[WZP_LINK_MAX_DATAGRAM];
+} end;
+
+static void to_wire(void *user, const uint8_t *d, size_t len) {
+    end *e = user;
+    assert_true(e->out->n < MAXQ);
+    memcpy(e->out->q[e->out->n], d, len);
+    e->out->len[e->out->n++] = len;
+}
+
+static void got(void *user, uint32_t tunnel, const uint8_t *d, size_t len) {
+    end *e = user;
+    e->got_tunnel[e->got] = tunnel;
+    e->got_len[e->got++] = len;
+    memcpy(e->last, d, len);
+}
+
+static void pair(wzp_link **a, wzp_link **b, end *ea, end *eb, wire *ab, wire *ba) {
+    uint8_t k1[32], k2[32];
+    memset(k1, 1, sizeof(k1));
+    memset(k2, 2, sizeof(k2));
+    memset(ea, 0, sizeof(*ea));
+    memset(eb, 0, sizeof(*eb));
+    ea->out = ab;
+    eb->out = ba;
+    assert_int_equal(wzp_link_new(to_wire, got, ea, a), WZP_OK);
+    assert_int_equal(wzp_link_new(to_wire, got, eb, b), WZP_OK);
+    wzp_link_set_session(*a, 77, k1, k2);
+    wzp_link_set_session(*b, 77, k2, k1);
+}
+
+static void test_link_fec_recovers_loss(void **state) {
+    (void)state;
+    static wire ab, ba;
+    static end ea, eb;
+    wzp_link *a, *b;
+    ab.n = ba.n = 0;
+    pair(&a, &b, &ea, &eb, &ab, &ba);
+    uint8_t pkt[120];
+    for (unsigned i = 0; i < 800; i++) { /* 800 media-sized datagrams from 4 tunnels */
+        memset(pkt, (int)i, sizeof(pkt));
+        assert_int_equal(wzp_link_send(a, 1000 + i % 4, pkt, 60 + i % 60, i * 5), WZP_OK);
+        wzp_link_tick(a, i * 5);
+    }
+    uint64_t seed = 7;
+    unsigned dropped = 0;
+    for (size_t i = 0; i < ab.n; i++) { /* 20% random loss */
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        if ((seed >> 33) % 100 < 20) {
+            dropped++;
+            continue;
+        }
+        assert_int_equal(wzp_link_receive(b, ab.q[i], ab.len[i], i), WZP_OK);
+    }
+    wzp_link_stats sb = wzp_link_get_stats(b);
+    print_message(
+        "link: %zu datagrams (800 + repairs), %u dropped, %zu delivered, %llu recovered\n", ab.n,
+        dropped, eb.got, (unsigned long long)sb.recovered);
+    /* 8 + 4 per block: a block fails when 5 of its 12 are lost (7% of blocks at 20%); what
+     * is left (about 3%) is the media FEC's, end to end */
+    assert_true(eb.got >= 760);
+    assert_true(sb.recovered > 100);
+    for (size_t i = 0; i < eb.got; i++) {
+        assert_true(eb.got_tunnel[i] >= 1000 && eb.got_tunnel[i] < 1004);
+    }
+    wzp_link_free(a);
+    wzp_link_free(b);
+}
+
+static void test_link_raw_and_refusals(void **state) {
+    (void)state;
+    static wire ab, ba;
+    static end ea, eb;
+    wzp_link *a, *b;
+    ab.n = ba.n = 0;
+    pair(&a, &b, &ea, &eb, &ab, &ba);
+    uint8_t big[1200];
+    memset(big, 0x5a, sizeof(big));
+    assert_int_equal(wzp_link_send(b, 42, big, sizeof(big), 0), WZP_OK); /* too big for FEC */
+    assert_int_equal(ba.n, 1);
+    assert_int_equal(wzp_link_receive(a, ba.q[0], ba.len[0], 0), WZP_OK);
+    assert_int_equal(ea.got, 1);
+    assert_int_equal(ea.got_tunnel[0], 42);
+    assert_memory_equal(ea.last, big, sizeof(big));
+    /* a replay, a forgery and another session change nothing */
+    assert_int_equal(wzp_link_receive(a, ba.q[0], ba.len[0], 0), WZP_ERR_REPLAY);
+    ba.q[0][10] ^= 1;
+    assert_int_not_equal(wzp_link_receive(a, ba.q[0], ba.len[0], 0), WZP_OK);
+    assert_int_equal(ea.got, 1);
+    uint8_t huge[WZP_LINK_MAX_DATAGRAM];
+    assert_int_equal(wzp_link_send(b, 1, huge, sizeof(huge), 0), WZP_ERR_TOO_LARGE);
+    wzp_link *c;
+    assert_int_equal(wzp_link_new(to_wire, got, &ea, &c), WZP_OK);
+    assert_int_equal(wzp_link_send(c, 1, big, 10, 0), WZP_ERR_STATE); /* no session yet */
+    wzp_link_free(a);
+    wzp_link_free(b);
+    wzp_link_free(c);
+}
+
+static void test_virtual_addresses(void **state) {
+    (void)state;
+    struct sockaddr_storage v, r;
+    socklen_t l;
+    wzp_virtual_addr_make(0x0102, 0xdeadbeef, &v);
+    assert_true(wzp_virtual_addr_is((const struct sockaddr *)&v));
+    uint32_t link = 0, tunnel = 0;
+    wzp_virtual_addr_parts((const struct sockaddr *)&v, &link, &tunnel);
+    assert_int_equal(link, 0x0102);
+    assert_int_equal(tunnel, 0xdeadbeef);
+    assert_int_equal(wzp_sockaddr_parse("[fd77:7a70:6c6b::1]:5", &r, &l), WZP_OK);
+    assert_true(wzp_virtual_addr_is((const struct sockaddr *)&r)); /* such sources are dropped */
+    assert_int_equal(wzp_sockaddr_parse("[fd77:7a70:6c6c::1]:5", &r, &l), WZP_OK);
+    assert_false(wzp_virtual_addr_is((const struct sockaddr *)&r));
+    assert_int_equal(wzp_sockaddr_parse("127.0.0.1:5", &r, &l), WZP_OK);
+    assert_false(wzp_virtual_addr_is((const struct sockaddr *)&r));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_link_fec_recovers_loss),
+        cmocka_unit_test(test_link_raw_and_refusals),
+        cmocka_unit_test(test_virtual_addresses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
