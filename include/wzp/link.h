@@ -9,7 +9,9 @@
  * Link payload (inside a hop datagram of the link session):
  *   0x01 tunnel (u32) datagram                       -- sent as is (too large for link FEC)
  *   0x02 block (u8) esi (u8) flags (u8) fec-payload   -- FEC source (flags 0) or repair (bit 0);
- *        a source's frame is tunnel (u32) + datagram
+ *        a source's frame is tunnel (u32) + send time (u16, ms) + datagram
+ * FEC-carried datagrams are re-paced at the receiver: released WZP_LINK_PACE_MS after the
+ * fastest recent transit (wzp_link_tick releases them; call it every few ms).
  * Sans-I/O: the caller moves the sealed datagrams and delivers what comes out.
  */
 #ifndef WZP_LINK_H
@@ -32,6 +34,7 @@ extern "C" {
 #define WZP_LINK_RATIO        0.5f       /* repair symbols per source symbol */
 #define WZP_LINK_BLOCK_MS     40         /* a block open this long is closed (its repairs sent) */
 #define WZP_LINK_MAX_DATAGRAM 1500
+#define WZP_LINK_PACE_MS      60 /* re-pacing delay over the fastest recent transit */
 
 typedef void (*wzp_link_out_fn)(void *user, const uint8_t *dgram, size_t len);
 typedef void (*wzp_link_deliver_fn)(void *user, uint32_t tunnel, const uint8_t *data, size_t len);
@@ -39,6 +42,7 @@ typedef void (*wzp_link_deliver_fn)(void *user, uint32_t tunnel, const uint8_t *
 typedef struct wzp_link_stats {
     uint64_t sent, sent_fec, sent_raw, repairs_sent;
     uint64_t received, delivered, recovered, refused, too_large;
+    uint64_t paced, late, pace_full; /* re-pacing: held, past their time, pool full */
 } wzp_link_stats;
 
 typedef struct wzp_link wzp_link;

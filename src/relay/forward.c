@@ -18,7 +18,7 @@
 #include "wzp/quic.h"
 #include "wzp/signal.h"
 
-#define TICK_MS        10
+#define TICK_MS        5
 #define CONNECT_GIVEUP 2000
 #define TUNNEL_IDLE_MS 60000 /* a client silent this long is forgotten (QUIC's idle is 30 s) */
 
@@ -39,7 +39,7 @@ struct wzp_forwarder {
     wzp_quic_conn *conn;
     wzp_link *link;
     bool session;
-    uint64_t connect_ms;
+    uint64_t connect_ms, swept_ms;
     tunnel *tunnels;
     unsigned max_tunnels;
     uint8_t buf[WZP_LINK_MAX_DATAGRAM + 64];
@@ -208,7 +208,8 @@ static void on_tick(uv_timer_t *h) {
     if (!f->session && (f->connect_ms == 0 || now - f->connect_ms >= CONNECT_GIVEUP)) {
         connect_remote(f); /* at start, after a loss, and every 2 s while it fails */
     }
-    if (now % 1000 < TICK_MS) {
+    if (now - f->swept_ms >= 1000) {
+        f->swept_ms = now;
         for (unsigned i = 0; i < f->max_tunnels; i++) {
             if (f->tunnels[i].id != 0 && now - f->tunnels[i].last_ms > TUNNEL_IDLE_MS) {
                 f->tunnels[i].id = 0;

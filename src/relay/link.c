@@ -10,9 +10,20 @@
 #include "wzp/fec.h"
 #include "wzp/link.h"
 
-#define T_RAW   0x01
-#define T_FEC   0x02
-#define FEC_HDR 4 /* type, block, esi, flags */
+#define T_RAW      0x01
+#define T_FEC      0x02
+#define FEC_HDR    4 /* type, block, esi, flags */
+#define FRAME_HDR  6 /* tunnel (u32), send time (u16, ms) */
+#define PACE_SLOTS 256
+
+/* A datagram held to be released at its original pace. */
+typedef struct paced {
+    bool used;
+    uint64_t release_ms;
+    uint32_t tunnel;
+    uint16_t len;
+    uint8_t data[WZP_LINK_FEC_MAX];
+} paced;
 
 struct wzp_link {
     wzp_link_out_fn out;
@@ -28,13 +39,18 @@ struct wzp_link {
     wzp_link_stats st;
     wzp_fec_packet pk[1 + WZP_FEC_MAX_BLOCK_REPAIR];
     wzp_fec_frame fr[WZP_FEC_MAX_BLOCK_K];
-    uint8_t frame[4 + WZP_LINK_FEC_MAX];
+    uint8_t frame[FRAME_HDR + WZP_LINK_FEC_MAX];
+    /* re-pacing: the smallest (arrival - send time) seen, this second and the last */
+    bool has_base;
+    uint16_t min_cur, min_prev;
+    uint64_t window_start;
+    paced pace[PACE_SLOTS];
     uint8_t plain[WZP_LINK_MAX_DATAGRAM];
     uint8_t sealed[WZP_LINK_MAX_DATAGRAM + WZP_HOP_OVERHEAD];
 };
 
 static const wzp_fec_config fec_cfg = {.max_k = WZP_LINK_BLOCK_K,
-                                       .max_frame = 4 + WZP_LINK_FEC_MAX,
+                                       .max_frame = FRAME_HDR + WZP_LINK_FEC_MAX,
                                        .fixed_t = false,
                                        .slots = 16,
                                        .window = 32,
@@ -83,6 +99,8 @@ void wzp_link_set_session(wzp_link *l, uint32_t sid, const uint8_t tx_key[WZP_KE
                           const uint8_t rx_key[WZP_KEY_SIZE]) {
     wzp_hop_tx_init(&l->tx, sid, tx_key);
     wzp_hop_rx_init(&l->rx, sid, rx_key);
+    memset(l->pace, 0, sizeof(l->pace));
+    l->has_base = false;
     l->ready = make_fec(l) == WZP_OK;
 }
 
@@ -137,13 +155,15 @@ int wzp_link_send(wzp_link *l, uint32_t tunnel, const uint8_t *data, size_t len,
     l->frame[1] = (uint8_t)(tunnel >> 16);
     l->frame[2] = (uint8_t)(tunnel >> 8);
     l->frame[3] = (uint8_t)tunnel;
-    memcpy(l->frame + 4, data, len);
+    l->frame[4] = (uint8_t)(now_ms >> 8);
+    l->frame[5] = (uint8_t)now_ms;
+    memcpy(l->frame + FRAME_HDR, data, len);
     size_t n = 0;
     if (l->in_block == 0) {
         l->block_start_ms = now_ms;
     }
-    int rc =
-        wzp_fec_encoder_add(l->enc, l->frame, len + 4, l->pk, sizeof(l->pk) / sizeof(l->pk[0]), &n);
+    int rc = wzp_fec_encoder_add(l->enc, l->frame, len + FRAME_HDR, l->pk,
+                                 sizeof(l->pk) / sizeof(l->pk[0]), &n);
     if (rc != WZP_OK) {
         return rc;
     }
@@ -152,6 +172,8 @@ int wzp_link_send(wzp_link *l, uint32_t tunnel, const uint8_t *data, size_t len,
     emit_fec(l, n);
     return WZP_OK;
 }
+
+static void release(wzp_link *l, uint64_t now_ms);
 
 void wzp_link_tick(wzp_link *l, uint64_t now_ms) {
     if (!l->ready) {
@@ -165,10 +187,75 @@ void wzp_link_tick(wzp_link *l, uint64_t now_ms) {
         l->in_block = 0;
     }
     wzp_fec_decoder_tick(l->dec, now_ms);
+    release(l, now_ms);
 }
 
 static uint32_t get_u32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool u16_before(uint16_t a, uint16_t b) {
+    return (int16_t)(a - b) < 0;
+}
+
+/* Re-pacing (SPEC §8's jitter buffer on a relay chain): a datagram is released
+ * WZP_LINK_PACE_MS after the fastest transit seen recently, so the bursts in which FEC recovers
+ * datagrams and the jitter of the stretch between the relays are smoothed back into the pace
+ * at which they were sent. Late ones go at once; a full pool sends at once rather than drop. */
+static void pace(wzp_link *l, uint32_t tunnel, uint16_t sent, const uint8_t *data, size_t len,
+                 uint64_t now_ms) {
+    uint16_t offset = (uint16_t)((uint16_t)now_ms - sent); /* transit + clock offset, mod 2^16 */
+    if (!l->has_base || now_ms - l->window_start >= 1000) {
+        l->min_prev = l->has_base ? l->min_cur : offset;
+        l->min_cur = offset;
+        l->window_start = now_ms;
+        l->has_base = true;
+    }
+    l->min_cur = u16_before(offset, l->min_cur) ? offset : l->min_cur;
+    uint16_t base = u16_before(l->min_prev, l->min_cur) ? l->min_prev : l->min_cur;
+    int wait = (int16_t)(uint16_t)(base + WZP_LINK_PACE_MS - offset);
+    if (wait > 2 * WZP_LINK_PACE_MS) {
+        wait = 2 * WZP_LINK_PACE_MS; /* a jump of the sender's clock: never hold long */
+    }
+    if (wait > 0 && len <= WZP_LINK_FEC_MAX) {
+        for (size_t i = 0; i < PACE_SLOTS; i++) {
+            paced *p = &l->pace[i];
+            if (!p->used) {
+                p->used = true;
+                p->release_ms = now_ms + (uint64_t)wait;
+                p->tunnel = tunnel;
+                p->len = (uint16_t)len;
+                memcpy(p->data, data, len);
+                l->st.paced++;
+                return;
+            }
+        }
+        l->st.pace_full++;
+    } else {
+        l->st.late++;
+    }
+    l->st.delivered++;
+    l->deliver(l->user, tunnel, data, len);
+}
+
+/* Release what is due, earliest first. */
+static void release(wzp_link *l, uint64_t now_ms) {
+    for (;;) {
+        paced *next = NULL;
+        for (size_t i = 0; i < PACE_SLOTS; i++) {
+            paced *p = &l->pace[i];
+            if (p->used && p->release_ms <= now_ms &&
+                (next == NULL || p->release_ms < next->release_ms)) {
+                next = p;
+            }
+        }
+        if (next == NULL) {
+            return;
+        }
+        next->used = false;
+        l->st.delivered++;
+        l->deliver(l->user, next->tunnel, next->data, next->len);
+    }
 }
 
 int wzp_link_receive(wzp_link *l, const uint8_t *dgram, size_t len, uint64_t now_ms) {
@@ -201,12 +288,12 @@ int wzp_link_receive(wzp_link *l, const uint8_t *dgram, size_t len, uint64_t now
     }
     for (size_t i = 0; i < got; i++) {
         const wzp_fec_frame *f = &l->fr[i];
-        if (f->len <= 4) {
+        if (f->len <= FRAME_HDR) {
             continue;
         }
-        l->st.delivered++;
         l->st.recovered += f->recovered;
-        l->deliver(l->user, get_u32(f->data), f->data + 4, f->len - 4);
+        pace(l, get_u32(f->data), (uint16_t)(f->data[4] << 8 | f->data[5]), f->data + FRAME_HDR,
+             f->len - FRAME_HDR, now_ms);
     }
     return WZP_OK;
 }

@@ -21,7 +21,7 @@
 #define MAX_PROBE_SESSIONS 64 /* other relays measuring us (SNI WZP_PROBE_SNI) */
 #define PROBE_ECHOES_PER_S 10 /* a prober sends 1/s: more is not probing */
 #define MAX_LINKS          16 /* forwarding relays whose clients come through us */
-#define LINK_TICK_MS       10
+#define LINK_TICK_MS       5
 
 typedef struct timers {
     uv_timer_t sweep;    /* closes members idle beyond idle_ms */

@@ -69,6 +69,7 @@ static void test_link_fec_recovers_loss(void **state) {
         }
         assert_int_equal(wzp_link_receive(b, ab.q[i], ab.len[i], i), WZP_OK);
     }
+    wzp_link_tick(b, 100000); /* release what re-pacing holds */
     wzp_link_stats sb = wzp_link_get_stats(b);
     print_message(
         "link: %zu datagrams (800 + repairs), %u dropped, %zu delivered, %llu recovered\n", ab.n,
@@ -114,6 +115,77 @@ static void test_link_raw_and_refusals(void **state) {
     wzp_link_free(c);
 }
 
+static uint64_t g_now;
+static uint64_t g_delivered_at[1000];
+
+static void got_timed(void *user, uint32_t tunnel, const uint8_t *d, size_t len) {
+    (void)user;
+    (void)tunnel;
+    unsigned seq = (unsigned)d[0] << 8 | d[1];
+    assert_true(len >= 2 && seq < 1000);
+    g_delivered_at[seq] = g_now;
+}
+
+/* The stretch between the relays adds 0..40 ms of jitter and loses 10%: the receiving end
+ * releases datagrams at the pace they were sent (a constant delay), recovered ones included. */
+static void test_link_repaces(void **state) {
+    (void)state;
+    static wire ab;
+    static end ea;
+    wzp_link *a, *b;
+    uint8_t k1[32], k2[32];
+    memset(k1, 1, sizeof(k1));
+    memset(k2, 2, sizeof(k2));
+    memset(&ea, 0, sizeof(ea));
+    ab.n = 0;
+    ea.out = &ab;
+    assert_int_equal(wzp_link_new(to_wire, got, &ea, &a), WZP_OK);
+    assert_int_equal(wzp_link_new(to_wire, got_timed, NULL, &b), WZP_OK);
+    wzp_link_set_session(a, 5, k1, k2);
+    wzp_link_set_session(b, 5, k2, k1);
+    static uint64_t arrive[MAXQ];
+    uint64_t seed = 3;
+    const unsigned n = 400;
+    size_t sent_before = 0;
+    memset(g_delivered_at, 0, sizeof(g_delivered_at));
+    for (unsigned i = 0; i < n; i++) { /* one datagram every 20 ms, from t = 1000 */
+        uint8_t pkt[80] = {(uint8_t)(i >> 8), (uint8_t)i};
+        uint64_t t = 1000 + i * 20;
+        assert_int_equal(wzp_link_send(a, 9, pkt, sizeof(pkt), t), WZP_OK);
+        wzp_link_tick(a, t);
+        for (; sent_before < ab.n; sent_before++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            bool lost = (seed >> 33) % 100 < 10;
+            arrive[sent_before] = lost ? 0 : t + 5 + (seed >> 40) % 41;
+        }
+    }
+    for (g_now = 1000; g_now < 1000 + n * 20 + 500; g_now++) { /* the receiver, ms by ms */
+        for (size_t i = 0; i < ab.n; i++) {
+            if (arrive[i] == g_now) {
+                assert_int_equal(wzp_link_receive(b, ab.q[i], ab.len[i], g_now), WZP_OK);
+            }
+        }
+        wzp_link_tick(b, g_now);
+    }
+    unsigned delivered = 0, on_pace = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (g_delivered_at[i] != 0) {
+            delivered++;
+            int64_t delay = (int64_t)g_delivered_at[i] - (int64_t)(1000 + i * 20);
+            on_pace += delay >= WZP_LINK_PACE_MS && delay <= WZP_LINK_PACE_MS + 10;
+        }
+    }
+    wzp_link_stats st = wzp_link_get_stats(b);
+    print_message("re-paced: %u of %u delivered, %u at a constant delay (%d..%d ms), %llu late, "
+                  "%llu recovered\n",
+                  delivered, n, on_pace, WZP_LINK_PACE_MS, WZP_LINK_PACE_MS + 10,
+                  (unsigned long long)st.late, (unsigned long long)st.recovered);
+    assert_true(delivered >= n * 97 / 100);
+    assert_true(on_pace >= delivered * 95 / 100); /* the 0..40 ms jitter is gone */
+    wzp_link_free(a);
+    wzp_link_free(b);
+}
+
 static void test_virtual_addresses(void **state) {
     (void)state;
     struct sockaddr_storage v, r;
@@ -136,6 +208,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_link_fec_recovers_loss),
         cmocka_unit_test(test_link_raw_and_refusals),
+        cmocka_unit_test(test_link_repaces),
         cmocka_unit_test(test_virtual_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
