@@ -125,6 +125,10 @@ void wzp_relay_server_quic_stats(const wzp_relay_server *s, wzp_quic_stats *out)
 struct wzp_prom;
 void wzp_relay_server_metrics(const wzp_relay_server *s, struct wzp_prom *p);
 
+/* Send Ping {timestamp_ms: now_ms} on `c`: how a relay opens a probe or link session on another
+ * (the stream is the client's to open). Errors: as wzp_signal_encode, wzp_quic_send_signal. */
+WZP_MUST_CHECK int wzp_relay_send_ping(wzp_quic_conn *c, uint64_t now_ms);
+
 /* The signed RegisterPresence a client sends on connection `exporter` (from WZP_JOIN_EXPORTER). */
 WZP_MUST_CHECK int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32],
                                        const char *alias, wzp_signal **msg);

@@ -76,16 +76,7 @@ static void link_deliver(void *user, uint32_t id, const uint8_t *data, size_t le
 static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     wzp_forwarder *f = user;
     (void)sni;
-    wzp_signal *m = wzp_signal_new(WZP_SIG_PING);
-    uint8_t json[128];
-    size_t n = 0;
-    if (m == NULL) {
-        return -1;
-    }
-    m->u.ping.timestamp_ms = uv_now(f->loop);
-    int rc = wzp_signal_encode(m, json, sizeof(json), &n);
-    wzp_signal_free(m);
-    return rc == WZP_OK && wzp_quic_send_signal(c, json, n) == WZP_OK ? 0 : -1;
+    return wzp_relay_send_ping(c, uv_now(f->loop)) == WZP_OK ? 0 : -1;
 }
 
 static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user) {

@@ -80,16 +80,7 @@ static void drop_conn(target *t) {
 static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     (void)sni;
     wzp_prober *p = user;
-    wzp_signal *m = wzp_signal_new(WZP_SIG_PING);
-    uint8_t json[256];
-    size_t n = 0;
-    if (m == NULL) {
-        return -1;
-    }
-    m->u.ping.timestamp_ms = uv_now(p->loop);
-    int rc = wzp_signal_encode(m, json, sizeof(json), &n);
-    wzp_signal_free(m);
-    return rc == WZP_OK ? (wzp_quic_send_signal(c, json, n) == WZP_OK ? 0 : -1) : -1;
+    return wzp_relay_send_ping(c, uv_now(p->loop)) == WZP_OK ? 0 : -1;
 }
 
 static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user) {

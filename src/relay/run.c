@@ -54,12 +54,16 @@ typedef struct running {
     wzp_prober *prober; /* NULL: no probe targets */
 } running;
 
-static void render_metrics(void *user, wzp_prom *p) {
-    const running *r = user;
+static void render_build_info(wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_build_info", "gauge", "The relay's version.");
     char l[64];
     wzp_prom_label(l, sizeof(l), "version", wzp_version());
     wzp_prom_sample(p, "wzp_relay_build_info", l, 1);
+}
+
+static void render_metrics(void *user, wzp_prom *p) {
+    const running *r = user;
+    render_build_info(p);
     wzp_relay_server_metrics(r->server, p);
     if (r->prober != NULL) {
         wzp_prober_metrics(r->prober, p);
@@ -67,11 +71,31 @@ static void render_metrics(void *user, wzp_prom *p) {
 }
 
 static void render_forward(void *user, wzp_prom *p) {
-    wzp_prom_family(p, "wzp_relay_build_info", "gauge", "The relay's version.");
-    char l[64];
-    wzp_prom_label(l, sizeof(l), "version", wzp_version());
-    wzp_prom_sample(p, "wzp_relay_build_info", l, 1);
+    render_build_info(p);
     wzp_forwarder_metrics(user, p);
+}
+
+static void print_metrics_url(FILE *out, const char *listen, const wzp_metrics_http *m) {
+    if (m != NULL) {
+        const char *mc = strrchr(listen, ':');
+        fprintf(out, "metrics: http://%.*s:%u/metrics\n", mc ? (int)(mc - listen) : 0, listen,
+                wzp_metrics_http_port(m));
+    }
+}
+
+/* The foreground until SIGINT or SIGTERM. */
+static void serve(uv_loop_t *loop, FILE *out) {
+    fprintf(out, "(Ctrl-C stops the relay)\n");
+    fflush(out);
+    static uv_signal_t sigint, sigterm; /* closed here, freed by libuv after we return */
+    uv_signal_init(loop, &sigint);
+    uv_signal_init(loop, &sigterm);
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+    uv_run(loop, UV_RUN_DEFAULT);
+    fprintf(out, "wzp-relay: shutting down\n");
+    uv_close((uv_handle_t *)&sigint, NULL);
+    uv_close((uv_handle_t *)&sigterm, NULL);
 }
 
 /* Forward mode: no identity, no rooms; a datagram forwarder with a link to the remote relay. */
@@ -105,22 +129,8 @@ static int run_forward(const wzp_relay_options *opts, FILE *out, FILE *err) {
             wzp_forwarder_port(f), opts->remote.addr,
             opts->remote.has_fp ? " (certificate pinned)" : " (certificate NOT pinned)",
             wzp_forwarder_port(f));
-    if (metrics != NULL) {
-        const char *mc = strrchr(opts->metrics_listen, ':');
-        fprintf(out, "metrics: http://%.*s:%u/metrics\n", mc ? (int)(mc - opts->metrics_listen) : 0,
-                opts->metrics_listen, wzp_metrics_http_port(metrics));
-    }
-    fprintf(out, "(Ctrl-C stops the relay)\n");
-    fflush(out);
-    uv_signal_t sigint, sigterm;
-    uv_signal_init(&loop, &sigint);
-    uv_signal_init(&loop, &sigterm);
-    uv_signal_start(&sigint, on_signal, SIGINT);
-    uv_signal_start(&sigterm, on_signal, SIGTERM);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    fprintf(out, "wzp-relay: shutting down\n");
-    uv_close((uv_handle_t *)&sigint, NULL);
-    uv_close((uv_handle_t *)&sigterm, NULL);
+    print_metrics_url(out, opts->metrics_listen, metrics);
+    serve(&loop, out);
     wzp_metrics_http_stop(metrics);
     wzp_forwarder_free(f);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -201,11 +211,7 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
             "FILE] HOST:%u\n",
             wzp_version(), colon ? (int)(colon - opts->listen) : 0, opts->listen,
             wzp_relay_server_port(server), fptext, fptext, wzp_relay_server_port(server));
-    if (metrics != NULL) {
-        const char *mc = strrchr(opts->metrics_listen, ':');
-        fprintf(out, "metrics: http://%.*s:%u/metrics\n", mc ? (int)(mc - opts->metrics_listen) : 0,
-                opts->metrics_listen, wzp_metrics_http_port(metrics));
-    }
+    print_metrics_url(out, opts->metrics_listen, metrics);
     if (auth != NULL) {
         fprintf(out, "featherChat tokens checked at %s (timeout %u ms)\n", opts->auth_url,
                 opts->auth_timeout_ms);
@@ -217,17 +223,7 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
         fprintf(out, "probing %s%s\n", opts->probes[i].addr,
                 opts->probes[i].has_fp ? " (certificate pinned)" : "");
     }
-    fprintf(out, "(Ctrl-C stops the relay)\n");
-    fflush(out);
-    uv_signal_t sigint, sigterm;
-    uv_signal_init(&loop, &sigint);
-    uv_signal_init(&loop, &sigterm);
-    uv_signal_start(&sigint, on_signal, SIGINT);
-    uv_signal_start(&sigterm, on_signal, SIGTERM);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    fprintf(out, "wzp-relay: shutting down\n");
-    uv_close((uv_handle_t *)&sigint, NULL);
-    uv_close((uv_handle_t *)&sigterm, NULL);
+    serve(&loop, out);
     wzp_metrics_http_stop(metrics);
     wzp_prober_free(r.prober);
     wzp_relay_server_free(server);

@@ -157,6 +157,19 @@ static void room_changed(wzp_relay_server *s, const char *room) {
     }
 }
 
+int wzp_relay_send_ping(wzp_quic_conn *c, uint64_t now_ms) {
+    wzp_signal *m = wzp_signal_new(WZP_SIG_PING);
+    uint8_t json[128];
+    size_t n = 0;
+    if (m == NULL) {
+        return WZP_ERR_NOMEM;
+    }
+    m->u.ping.timestamp_ms = now_ms;
+    int rc = wzp_signal_encode(m, json, sizeof(json), &n);
+    wzp_signal_free(m);
+    return rc == WZP_OK ? wzp_quic_send_signal(c, json, n) : rc;
+}
+
 int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32], const char *alias,
                         wzp_signal **msg) {
     uint8_t tbs[sizeof(WZP_JOIN_LABEL) + 32];
