@@ -27,17 +27,18 @@ typedef struct wzp_client_options {
     const uint8_t *relay_fp;  /* 32-byte pin of the relay's certificate; NULL: trust on first use */
     const char *known_relays; /* where the pin came from / goes (NULL: --relay-fp) */
     const wzp_identity *identity;
-    const char *alias;     /* NULL: none */
-    const char *token;     /* featherChat token for a relay with --auth-url (NULL: none) */
-    double send_tone_s;    /* seconds of tone to send (0: listen only) */
-    const char *send_file; /* audio file to send (any libsndfile format, or raw 48k s16le) */
-    bool no_dsp;           /* send as is: no noise suppression or silence detection */
-    bool status;           /* a status line every second (always on a terminal) */
-    double tone_hz;        /* default 440 */
-    const char *record;    /* WAV file for what the room says, or NULL */
-    double duration_s;     /* how long to stay in the room (0: the tone or file plus 3 s, or 10 s;
-                              with --live: until interrupted) */
-    bool live;             /* microphone and speaker (PortAudio) */
+    const char *alias;        /* NULL: none */
+    const char *token;        /* featherChat token for a relay with --auth-url (NULL: none) */
+    double send_tone_s;       /* seconds of tone to send (0: listen only) */
+    const char *send_file;    /* audio file to send (any libsndfile format, or raw 48k s16le) */
+    bool no_dsp;              /* send as is: no noise suppression or silence detection */
+    bool status;              /* a status line every second (always on a terminal) */
+    double tone_hz;           /* default 440 */
+    const char *record;       /* WAV file for what the room says, or NULL */
+    const char *metrics_file; /* JSONL: one object per second (docs/AUDIO.md), or NULL */
+    double duration_s; /* how long to stay in the room (0: the tone or file plus 3 s, or 10 s;
+                          with --live: until interrupted) */
+    bool live;         /* microphone and speaker (PortAudio) */
     const char *audio_device; /* PortAudio device name part for --live (NULL: the defaults) */
     bool no_aec;              /* --live without echo cancellation (headphones) */
 } wzp_client_options;

@@ -32,6 +32,9 @@ static void usage(FILE *f) {
                "                     contain S (default: the system's defaults)\n"
                "  --no-aec           for --live: no echo cancellation (headphones)\n"
                "  --record FILE      write what the room says to a 48 kHz WAV file\n"
+               "  --metrics-file F   append one JSON object per second (tier, RTT, and per\n"
+               "                     peer: loss, jitter, buffer, frames played/recovered/\n"
+               "                     concealed) to F\n"
                "  --duration SECS    stay this long (default: the tone or file plus 3 s, or 10 s)\n"
                "  --alias NAME       the name others see\n"
                "  --token TOKEN      featherChat token, for a relay that requires one (or set\n"
@@ -75,6 +78,7 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"duration", required_argument, NULL, 'd'},
                                          {"alias", required_argument, NULL, 'a'},
                                          {"token", required_argument, NULL, 'T'},
+                                         {"metrics-file", required_argument, NULL, 'M'},
                                          {"identity", required_argument, NULL, 'i'},
                                          {"live", no_argument, NULL, 'L'},
                                          {"audio-device", required_argument, NULL, 'D'},
@@ -123,6 +127,9 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
             break;
         case 'T':
             o.token = optarg;
+            break;
+        case 'M':
+            o.metrics_file = optarg;
             break;
         case 'i':
             id_path = optarg;

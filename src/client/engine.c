@@ -7,6 +7,7 @@
  * confirmed pairwise channel. Media: call encoder (sealed with our sender key) out; a call
  * decoder per sender (opened with theirs) in, mixed every 20 ms.
  */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <signal.h>
 #include <sndfile.h>
@@ -76,7 +77,9 @@ typedef struct engine {
     double duration_s;
     uint64_t start_ms, sent_samples, played_samples;
     uint64_t send_skipped, play_skipped; /* samples skipped when the process fell behind */
-    uint64_t last_sent_ms;               /* media or keep-alive */
+    FILE *metrics;                       /* --metrics-file */
+    uint64_t last_metrics_ms;
+    uint64_t last_sent_ms; /* media or keep-alive */
     uint64_t last_status_ms;
     bool tty; /* stderr is a terminal: the status line redraws in place */
     int exit_code;
@@ -663,6 +666,48 @@ static void status_line(engine *e) {
     fflush(e->err);
 }
 
+/* --metrics-file: once a second, one JSON object per line (docs/AUDIO.md lists the fields). */
+static void metrics_line(engine *e) {
+    uint64_t now = uv_now(&e->loop);
+    if (e->metrics == NULL || now - e->last_metrics_ms < 1000) {
+        return;
+    }
+    e->last_metrics_ms = now;
+    cJSON *o = cJSON_CreateObject(), *peers = cJSON_AddArrayToObject(o, "peers");
+    cJSON_AddNumberToObject(o, "t", (double)(now - e->start_ms) / 1000.0);
+    wzp_tier tier = e->enc != NULL ? wzp_call_encoder_tier(e->enc) : WZP_TIER_GOOD;
+    cJSON_AddStringToObject(o, "tier", (unsigned)tier < 3 ? tier_names[tier] : "?");
+    cJSON_AddNumberToObject(o, "rtt_ms", e->conn != NULL ? wzp_quic_rtt_ms(e->conn) : 0);
+    cJSON_AddNumberToObject(o, "send_skipped_ms", (double)(e->send_skipped / 48));
+    cJSON_AddNumberToObject(o, "play_skipped_ms", (double)(e->play_skipped / 48));
+    for (int i = 0; i < MAX_PEERS; i++) {
+        peer *p = &e->peers[i];
+        if (!p->used || p->dec == NULL) {
+            continue;
+        }
+        wzp_call_decoder_stats st = wzp_call_decoder_get_stats(p->dec);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "fingerprint", p->fptext);
+        cJSON_AddNumberToObject(j, "loss_pct",
+                                p->heard_valid ? wzp_quality_report_loss_percent(&p->heard) : 0);
+        cJSON_AddNumberToObject(j, "jitter_ms", st.jb.jitter_ms);
+        cJSON_AddNumberToObject(j, "buffer_frames", st.jb.depth_frames);
+        cJSON_AddNumberToObject(j, "played", (double)st.frames_played);
+        cJSON_AddNumberToObject(j, "recovered", (double)st.frames_recovered);
+        cJSON_AddNumberToObject(j, "concealed", (double)st.frames_concealed);
+        cJSON_AddNumberToObject(j, "late", (double)st.jb.late);
+        cJSON_AddNumberToObject(j, "underruns", (double)st.jb.underruns);
+        cJSON_AddItemToArray(peers, j);
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    if (text != NULL) {
+        fprintf(e->metrics, "%s\n", text);
+        fflush(e->metrics);
+        cJSON_free(text);
+    }
+    cJSON_Delete(o);
+}
+
 /* Every 20 ms, driven by the clock rather than by timer callbacks: a process starved of CPU
  * catches up (up to WZP_CATCHUP_MS at once) so the call keeps real time and the recording stays
  * aligned with the wall clock; anything further behind is skipped, as a sound card would. */
@@ -679,6 +724,7 @@ static void on_tick(uv_timer_t *t) {
         keep_alive(e);
         quality_feedback(e);
         status_line(e);
+        metrics_line(e);
         return;
     }
     uint64_t due = elapsed * 48, floor = due > WZP_CATCHUP_MS * 48 ? due - WZP_CATCHUP_MS * 48 : 0;
@@ -698,6 +744,7 @@ static void on_tick(uv_timer_t *t) {
     keep_alive(e);
     quality_feedback(e);
     status_line(e);
+    metrics_line(e);
     if (e->played_samples < floor) {
         e->play_skipped += floor - floor % 960 - e->played_samples;
         e->played_samples = floor - floor % 960;
@@ -761,6 +808,9 @@ static void cleanup(engine *e) {
     if (e->rec != NULL) {
         sf_close(e->rec);
     }
+    if (e->metrics != NULL) {
+        fclose(e->metrics);
+    }
     wzp_file_source_close(e->src);
     if (e->tty && e->last_status_ms != 0) {
         fputc('\n', e->err); /* leave the last status line in place */
@@ -815,6 +865,10 @@ int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
             fprintf(err, "wzp-client: cannot write %s\n", o->record);
             goto done;
         }
+    }
+    if (o->metrics_file != NULL && (e->metrics = fopen(o->metrics_file, "a")) == NULL) {
+        fprintf(err, "wzp-client: cannot write %s\n", o->metrics_file);
+        goto done;
     }
     struct sockaddr_in *in4 = (struct sockaddr_in *)&e->relay_addr;
     char host[64];

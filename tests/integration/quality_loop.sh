@@ -13,12 +13,13 @@ PIDS+=("$!")
 wait_for 5 proxy.port "[0-9]"
 PROXY_ADDR=127.0.0.1:$(cat proxy.port)
 
-"$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 39 --status --record a.wav "$PROXY_ADDR" > a.out 2>&1 &
+"$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 39 --status --record a.wav \
+  --metrics-file a.jsonl "$PROXY_ADDR" > a.out 2>&1 &
 A_PID=$!
 PIDS+=("$A_PID")
 sleep 0.5
 "$CLIENT" --relay-fp "$FP" --identity b.id --room x --send-tone 37 --duration 38 "$ADDR" \
-  > b.out 2>&1
+  --metrics-file b.jsonl > b.out 2>&1
 wait "$A_PID"
 cat b.out a.out proxy.out | grep -v "keys with\|member"
 grep -q "sending tier CATASTROPHIC" b.out   # down during the loss
@@ -26,6 +27,20 @@ grep -q "sending tier DEGRADED" b.out       # and one tier back up after it
 # the order: down to CATASTROPHIC (perhaps through DEGRADED, when one of the three reports
 # that moved it showed under 40%), then back up to DEGRADED
 grep -o "sending tier [A-Z]*" b.out | sed -n '/CATASTROPHIC/,$p' | sed -n 2p | grep -q DEGRADED
+# B's --metrics-file: one JSON object a second, its sending tier going down and back up
+/usr/bin/python3 - b.jsonl <<'EOF'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+tiers = [r["tier"] for r in rows]
+assert len(rows) >= 35, len(rows)
+assert all(b["t"] > a["t"] for a, b in zip(rows, rows[1:]))
+assert "CATASTROPHIC" in tiers and tiers[-1] != "CATASTROPHIC", tiers
+assert all(len(r["peers"]) <= 1 for r in rows)
+print("B's metrics file:", len(rows), "lines; tiers", " ".join(t[0] for t in tiers))
+heard = [r["peers"][0] for r in map(json.loads, open("a.jsonl")) if r["peers"]]
+assert max(p["loss_pct"] for p in heard) >= 30 and heard[-1]["recovered"] > 0
+print("A's metrics file: loss per second", " ".join("%.0f" % p["loss_pct"] for p in heard))
+EOF
 RECOVERED=$(grep -o "[0-9]* recovered by FEC" a.out | cut -d' ' -f1)
 echo "A: $RECOVERED frames recovered by FEC"
 [ "$RECOVERED" -ge 40 ]   # 73..91 seen; GOOD alone recovers almost none at 50% loss
