@@ -35,6 +35,18 @@ start_relay() {
   METRICS=$(grep -o "http://[0-9.]*:[0-9]*/metrics" "$out" || true)
 }
 
+# start_netsim NETSIM_BINARY UPSTREAM_PORT [OPTIONS...]: wzp-netsim in front of 127.0.0.1:PORT,
+# its counters in netsim.out; sets NETSIM_PORT and NETSIM_PID.
+start_netsim() {
+  local bin=$1 up=$2
+  shift 2
+  "$bin" --upstream "127.0.0.1:$up" "$@" > netsim.out 2>&1 &
+  NETSIM_PID=$!
+  PIDS+=("$NETSIM_PID")
+  wait_for 5 netsim.out "listening on" || exit 1
+  NETSIM_PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" netsim.out | cut -d: -f2)
+}
+
 # metric URL NAME_WITH_LABELS: the value of one sample on a /metrics page (empty if absent).
 metric() {
   curl -sf "$1" | awk -v k="$2" '$1 == k { print $2 }'

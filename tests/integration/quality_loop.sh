@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# The quality loop end to end, with no per-packet acknowledgement: A listens through a proxy that
+# The quality loop end to end, with no per-packet acknowledgement: A listens through wzp-netsim, which
 # drops half of what the relay sends it from t = 5 s to t = 17 s. A's QualityUpdates tell B; B's
 # quality controller moves B's sending tier down to CATASTROPHIC (more FEC: 1.0 over 8 frames,
 # Codec2 1200) within a few reports, and back up one tier after 10 clean reports. During the
 # loss, FEC recovers what was lost.
 set -euo pipefail
-RELAY=$1 CLIENT=$2 PROXY=$3 TONES=$4
+RELAY=$1 CLIENT=$2 NETSIM=$3 TONES=$4
 source "$(dirname "$0")/lib.sh"
 start_relay "$RELAY"
-/usr/bin/python3 "$PROXY" proxy.port "$PORT" 0.5 5 17 48 > proxy.out &
-PIDS+=("$!")
-wait_for 5 proxy.port "[0-9]"
-PROXY_ADDR=127.0.0.1:$(cat proxy.port)
+printf '5 loss=0.5\n17 loss=0\n' > loss.scn
+start_netsim "$NETSIM" "$PORT" --direction down --scenario loss.scn --seed 1 --duration 48
+PROXY_ADDR=127.0.0.1:$NETSIM_PORT
 
 "$CLIENT" --relay-fp "$FP" --identity a.id --room x --duration 39 --status --record a.wav \
   --metrics-file a.jsonl "$PROXY_ADDR" > a.out 2>&1 &
@@ -21,7 +20,7 @@ sleep 0.5
 "$CLIENT" --relay-fp "$FP" --identity b.id --room x --send-tone 37 --duration 38 "$ADDR" \
   --metrics-file b.jsonl > b.out 2>&1
 wait "$A_PID"
-cat b.out a.out proxy.out | grep -v "keys with\|member"
+cat b.out a.out | grep -v "keys with\|member"
 grep -q "sending tier CATASTROPHIC" b.out   # down during the loss
 grep -q "sending tier DEGRADED" b.out       # and one tier back up after it
 # the order: down to CATASTROPHIC (perhaps through DEGRADED, when one of the three reports
