@@ -25,12 +25,18 @@ static bench g_benches[] = {
     {"pipeline", "CPU per frame for each stage of the call chain", wzp_bench_pipeline, false},
     {"trunk", "datagrams and bytes trunking saves a receiver, by room size", wzp_bench_trunk,
      false},
+    {"quality", "frames heard per tier under random and bursty loss (simulated time)",
+     wzp_bench_quality, false},
+    {"relay", "the relay under N streams in M rooms vs a recvmmsg/sendmmsg forwarder",
+     wzp_bench_relay, false},
 };
 #define NBENCH (sizeof(g_benches) / sizeof(g_benches[0]))
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: wzp-bench [BENCH...] [--BENCH...] [--all] [--iterations N]\n"
-               "                 [--simd scalar|ssse3|avx2] [--help]\n");
+    fprintf(f,
+            "usage: wzp-bench [BENCH...] [--BENCH...] [--all] [--iterations N]\n"
+            "                 [--simd scalar|ssse3|avx2] [--help]\n"
+            "                 relay: [--sessions N (1000)] [--rooms M (N/2)] [--seconds S (30)]\n");
     for (size_t i = 0; i < NBENCH; i++) {
         fprintf(f, "  %-10s %s\n", g_benches[i].name, g_benches[i].help);
     }
@@ -74,6 +80,12 @@ int main(int argc, char **argv) {
             return 0;
         } else if (strcmp(a, "--iterations") == 0 && i + 1 < argc) {
             bo.iterations = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--sessions") == 0 && i + 1 < argc) {
+            bo.sessions = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--rooms") == 0 && i + 1 < argc) {
+            bo.rooms = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
+            bo.seconds = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(a, "--simd") == 0 && i + 1 < argc) {
             if (set_simd(argv[++i]) != 0) {
                 return 2;

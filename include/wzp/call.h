@@ -62,6 +62,11 @@ typedef struct wzp_jb_out {
     unsigned duration_ms;
     const uint8_t *data; /* FRAME: the frame; CONCEAL: the next frame if buffered, else NULL */
     size_t len;
+    /* a frame dropped just before this one to shorten the delay (NULL: none): decode it and
+     * discard the audio, so the codec's state stays continuous */
+    const uint8_t *skipped;
+    size_t skipped_len;
+    uint8_t skipped_codec;
 } wzp_jb_out;
 
 typedef struct wzp_jitter_buffer wzp_jitter_buffer;
@@ -102,6 +107,7 @@ typedef enum wzp_net_kind { WZP_NET_WIFI, WZP_NET_CELLULAR } wzp_net_kind;
 typedef struct wzp_quality_ctl {
     wzp_net_kind net;
     wzp_tier tier;
+    bool pinned; /* the tier stays (wzp_quality_pin); the FEC still follows the reports */
     unsigned worse_run, better_run;
     wzp_tier history[WZP_QUALITY_HISTORY]; /* the last classifications, oldest first */
     unsigned history_len;
@@ -110,6 +116,8 @@ typedef struct wzp_quality_ctl {
 
 wzp_tier wzp_quality_classify(const wzp_quality_report *r, wzp_net_kind net);
 void wzp_quality_init(wzp_quality_ctl *q, wzp_net_kind net, wzp_tier initial);
+/* Keep `tier` whatever the reports say (a user's choice, or a measurement of one tier). */
+void wzp_quality_pin(wzp_quality_ctl *q, wzp_tier tier);
 /* Feed one report; true when the tier changed. */
 bool wzp_quality_on_report(wzp_quality_ctl *q, const wzp_quality_report *r, uint64_t now_ms);
 const wzp_profile *wzp_quality_profile(const wzp_quality_ctl *q);
@@ -185,6 +193,8 @@ WZP_MUST_CHECK int wzp_call_encoder_flush(wzp_call_encoder *enc, uint64_t now_ms
 wzp_call_encoder_stats wzp_call_encoder_get_stats(const wzp_call_encoder *enc);
 /* The tier being sent now. */
 wzp_tier wzp_call_encoder_tier(const wzp_call_encoder *enc);
+/* The media timestamp (ms) the next frame will carry. */
+uint32_t wzp_call_encoder_media_ts(const wzp_call_encoder *enc);
 
 typedef struct wzp_call_decoder_stats {
     uint64_t datagrams, bad_datagrams, frames_direct, frames_recovered, auth_failures;
@@ -192,6 +202,7 @@ typedef struct wzp_call_decoder_stats {
     uint64_t frames_from_lbrr; /* rebuilt from the next frame's Opus in-band FEC */
     uint64_t frames_concealed; /* invented by packet-loss concealment */
     uint64_t cn_frames;
+    uint32_t playout_ts_ms; /* the sender's media timestamp of the frame pulled last */
     wzp_jb_stats jb;
 } wzp_call_decoder_stats;
 

@@ -174,13 +174,16 @@ WZP_MUST_CHECK int wzp_interleaver_flush(wzp_interleaver *il, wzp_fec_packet *ou
 
 /* ---- adaptive ratio (SPEC §6: ratio per profile, +0.2 for 10 s after a loss spike) ------ */
 
-#define WZP_FEC_BOOST       0.2f
-#define WZP_FEC_BOOST_MS    10000
-#define WZP_FEC_LOSS_FACTOR 2.5 /* ratio floor = 2.5 x the average loss fraction */
+#define WZP_FEC_BOOST    0.2f
+#define WZP_FEC_BOOST_MS 10000
+/* ratio floor for a loss fraction p: the repair a block needs on average, p / (1 - p), times
+ * WZP_FEC_LOSS_FACTOR for the spread of small blocks, plus WZP_FEC_LOSS_MARGIN */
+#define WZP_FEC_LOSS_FACTOR 1.8
+#define WZP_FEC_LOSS_MARGIN 0.15
 
 typedef struct wzp_fec_adapt {
     float base_ratio;
-    double loss_ema; /* percent */
+    double loss_ema; /* percent: follows a rise at once, a fall slowly */
     bool has_ema;
     uint64_t boost_until_ms;
 } wzp_fec_adapt;
@@ -191,8 +194,8 @@ void wzp_fec_adapt_set_profile(wzp_fec_adapt *a, const wzp_profile *profile);
 /* Feed an observed loss percentage; a spike (at least 5 points above the running average and at
  * least twice it) starts or extends the boost. */
 void wzp_fec_adapt_on_loss(wzp_fec_adapt *a, double loss_percent, uint64_t now_ms);
-/* The ratio to use now: the profile's plus the boost while it lasts, at least
- * WZP_FEC_LOSS_FACTOR x the average loss, capped at 2.0. */
+/* The ratio to use now: the profile's plus the boost while it lasts, at least the loss floor
+ * above for the loss estimate, capped at 2.0. */
 float wzp_fec_adapt_ratio(const wzp_fec_adapt *a, uint64_t now_ms);
 
 #ifdef __cplusplus

@@ -34,6 +34,8 @@ struct wzp_call_decoder {
     wzp_quality_meter meter;
     block_meta blocks[256];
     unsigned fec_k; /* the block size last seen in a repair packet */
+    bool k_seen;    /* fec_k came from a repair packet (else: a guess from the codec) */
+    bool k_guessed;
     wzp_call_decoder_stats st;
     wzp_fec_frame frames[WZP_FEC_MAX_BLOCK_K];
 };
@@ -150,7 +152,20 @@ int wzp_call_decoder_receive(wzp_call_decoder *dec, const uint8_t *buf, size_t l
     learn_block(dec, &h);
     if (h.is_repair && plen > 0 && buf[hl] != dec->fec_k && h.codec_id != WZP_CODEC_COMFORT_NOISE) {
         dec->fec_k = buf[hl]; /* repair payloads start with the block's K */
+        dec->k_seen = true;
         wzp_jb_set_min_frames(dec->jb, fec_span_frames(dec->fec_k, dec->cfg.interleave_depth));
+    } else if (!dec->k_seen && !dec->k_guessed && h.codec_id != WZP_CODEC_COMFORT_NOISE) {
+        /* Before the first repair packet (a block's end), guess K from the codec: the tier that
+         * sends it. A buffer that starts for the wrong span must grow by concealed frames
+         * later, at the start of every call that begins in DEGRADED or CATASTROPHIC. */
+        dec->k_guessed = true;
+        unsigned k = h.codec_id == WZP_CODEC_OPUS_6K       ? 10
+                     : h.codec_id == WZP_CODEC_CODEC2_1200 ? 8
+                                                           : dec->fec_k;
+        if (k != dec->fec_k) {
+            dec->fec_k = k;
+            wzp_jb_set_min_frames(dec->jb, fec_span_frames(k, dec->cfg.interleave_depth));
+        }
     }
     wzp_fec_packet p = {h.fec_block_id, h.fec_symbol_idx, h.is_repair,   buf + hl,
                         plen,           h.codec_id,       h.timestamp_ms};
@@ -173,6 +188,17 @@ int wzp_call_decoder_pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb
         *n = (size_t)o.duration_ms * WZP_SAMPLES_PER_MS;
         memset(pcm, 0, *n * sizeof(int16_t));
         return WZP_OK;
+    }
+    dec->st.playout_ts_ms = o.timestamp_ms;
+    if (o.skipped != NULL) {
+        /* the buffer dropped a frame to shorten the delay: decoded and thrown away, it keeps
+         * the codec's state continuous (skipping it outright leaves the next frame's overlap
+         * with the wrong history: a 20 ms dip in a steady sound) */
+        size_t m = 0;
+        if (wzp_audio_decoder_decode(dec->audio, o.skipped_codec, o.skipped, o.skipped_len, pcm,
+                                     &m) != WZP_OK) {
+            m = 0; /* undecodable: the next frame starts from whatever state there is */
+        }
     }
     if (o.kind == WZP_JB_FRAME) {
         dec->st.frames_played++;

@@ -10,6 +10,14 @@
 #include "wzp/call.h"
 
 #define FEC_MAX_FRAME (WZP_MAX_CODEC_FRAME + WZP_MEDIA_OVERHEAD)
+/* Every 8th packet carries a full header, every 3rd on a lossy link (the FEC ratio shows it): a
+ * mini header is readable only with its context's full header, and at 50% loss the compact
+ * framing's own one-a-second full header goes missing for seconds at a time, taking every packet
+ * in between with it (and the receiver's loss reports with them). 6 bytes every few packets is
+ * little next to the repair such a link needs. */
+#define FULL_EVERY       8
+#define LOSSY_RATIO      0.75f
+#define LOSSY_FULL_EVERY 3
 
 struct wzp_call_encoder {
     wzp_call_config cfg;
@@ -123,6 +131,10 @@ wzp_tier wzp_call_encoder_tier(const wzp_call_encoder *enc) {
     return enc->tier;
 }
 
+uint32_t wzp_call_encoder_media_ts(const wzp_call_encoder *enc) {
+    return enc->ts;
+}
+
 /* Header + payload (+ report trailer) for one FEC packet. */
 static int emit(wzp_call_encoder *e, const wzp_fec_packet *p, uint64_t now_ms,
                 const wzp_quality_report **report, wzp_datagram *d) {
@@ -135,6 +147,9 @@ static int emit(wzp_call_encoder *e, const wzp_fec_packet *p, uint64_t now_ms,
                           .fec_block_id = p->block_id,
                           .fec_symbol_idx = p->esi};
     size_t hl = 0, ql = 0;
+    if (h.seq % (e->ratio >= LOSSY_RATIO ? LOSSY_FULL_EVERY : FULL_EVERY) == 0) {
+        wzp_compact_tx_force_full(&e->framing);
+    }
     int rc = wzp_compact_tx_encode(&e->framing, &h, now_ms, d->data, sizeof(d->data), &hl, NULL);
     if (rc != WZP_OK) {
         return rc;

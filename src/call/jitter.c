@@ -9,6 +9,8 @@
 
 #include "wzp/call.h"
 
+#define STALE_MAX_MS 10000 /* further back than this, timestamps restarted */
+
 typedef struct jb_frame {
     uint32_t ts;
     uint8_t codec;
@@ -28,6 +30,12 @@ struct wzp_jitter_buffer {
     unsigned last_dur;
     uint8_t last_codec;
     bool has_transit;
+    bool has_newest;
+    bool skipped; /* this pull accelerated: skip_data holds the dropped frame */
+    uint8_t *skip_data;
+    size_t skip_len;
+    uint8_t skip_codec;
+    uint32_t newest_ts; /* the newest frame inserted: older than its span is stale */
     int64_t prev_transit;
     double jitter;
     unsigned since_adjust;
@@ -68,7 +76,9 @@ int wzp_jb_new(const wzp_jb_config *cfg, wzp_jitter_buffer **out) {
     jb->frames = calloc(cfg->capacity, sizeof(jb_frame));
     jb->storage = malloc((size_t)cfg->capacity * cfg->max_payload);
     jb->out_data = malloc(cfg->max_payload);
-    if (jb->frames == NULL || jb->storage == NULL || jb->out_data == NULL) {
+    jb->skip_data = malloc(cfg->max_payload);
+    if (jb->frames == NULL || jb->storage == NULL || jb->out_data == NULL ||
+        jb->skip_data == NULL) {
         wzp_jb_free(jb);
         return WZP_ERR_NOMEM;
     }
@@ -86,6 +96,7 @@ void wzp_jb_free(wzp_jitter_buffer *jb) {
         free(jb->frames);
         free(jb->storage);
         free(jb->out_data);
+        free(jb->skip_data);
         free(jb);
     }
 }
@@ -127,6 +138,18 @@ int wzp_jb_insert(wzp_jitter_buffer *jb, uint8_t codec_id, uint32_t timestamp_ms
         jb->st.late++;
         return WZP_OK;
     }
+    /* A frame far behind the newest one seen (a block FEC completed late, after the buffer
+     * went idle) is stale: started on, it would hold the whole call that far behind. Seconds
+     * behind is a sender that restarted its timeline, not a stale frame. */
+    int32_t behind = jb->has_newest ? (int32_t)(jb->newest_ts - timestamp_ms) : 0;
+    if (behind > (int32_t)((jb->cfg.max_frames + 2) * ci->frame_ms) && behind < STALE_MAX_MS) {
+        jb->st.late++;
+        return WZP_OK;
+    }
+    if (!jb->has_newest || behind < 0 || behind >= STALE_MAX_MS) {
+        jb->newest_ts = timestamp_ms;
+        jb->has_newest = true;
+    }
     unsigned pos = jb->count;
     while (pos > 0 && ts_before(timestamp_ms, jb->frames[pos - 1].ts)) {
         pos--;
@@ -166,7 +189,7 @@ static unsigned depth_ms(const wzp_jitter_buffer *jb, uint32_t from) {
 static void emit_frame(wzp_jitter_buffer *jb, wzp_jb_out *out) {
     jb_frame *f = &jb->frames[0];
     memcpy(jb->out_data, f->data, f->len);
-    *out = (wzp_jb_out){WZP_JB_FRAME, f->codec, f->ts, f->dur, jb->out_data, f->len};
+    *out = (wzp_jb_out){WZP_JB_FRAME, f->codec, f->ts, f->dur, jb->out_data, f->len, NULL, 0, 0};
     jb->play_ts = f->ts + f->dur;
     jb->last_dur = f->dur;
     jb->last_codec = f->codec;
@@ -175,7 +198,7 @@ static void emit_frame(wzp_jitter_buffer *jb, wzp_jb_out *out) {
 }
 
 static void emit_conceal(wzp_jitter_buffer *jb, wzp_jb_out *out, uint8_t codec, bool advance) {
-    *out = (wzp_jb_out){WZP_JB_CONCEAL, codec, jb->play_ts, jb->last_dur, NULL, 0};
+    *out = (wzp_jb_out){WZP_JB_CONCEAL, codec, jb->play_ts, jb->last_dur, NULL, 0, NULL, 0, 0};
     if (jb->count > 0 && jb->frames[0].ts == jb->play_ts + jb->last_dur) {
         out->data = jb->frames[0].data; /* the next frame: its in-band FEC covers this one */
         out->len = jb->frames[0].len;
@@ -198,6 +221,10 @@ static bool adjust(wzp_jitter_buffer *jb, wzp_jb_out *out, uint8_t codec) {
     if (ema > target + jb->last_dur && depth > target && jb->count > 1 &&
         jb->frames[0].ts == jb->play_ts) {
         jb->play_ts += jb->frames[0].dur; /* accelerate: skip one frame */
+        memcpy(jb->skip_data, jb->frames[0].data, jb->frames[0].len);
+        jb->skip_len = jb->frames[0].len;
+        jb->skip_codec = jb->frames[0].codec;
+        jb->skipped = true;
         remove_at(jb, 0);
         jb->st.accelerated++;
         jb->since_adjust = 0;
@@ -211,11 +238,21 @@ static bool adjust(wzp_jitter_buffer *jb, wzp_jb_out *out, uint8_t codec) {
     return false;
 }
 
+static void jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out);
+
 void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
+    jb->skipped = false;
+    jb_pull(jb, out);
+    out->skipped = jb->skipped ? jb->skip_data : NULL;
+    out->skipped_len = jb->skipped ? jb->skip_len : 0;
+    out->skipped_codec = jb->skip_codec;
+}
+
+static void jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
     if (!jb->started) {
         if (jb->count == 0 ||
             depth_ms(jb, jb->frames[0].ts) < jb->st.target_frames * (unsigned)jb->frames[0].dur) {
-            *out = (wzp_jb_out){WZP_JB_BUFFERING, 0, 0, 20, NULL, 0};
+            *out = (wzp_jb_out){WZP_JB_BUFFERING, 0, 0, 20, NULL, 0, NULL, 0, 0};
             return;
         }
         jb->started = true;
@@ -243,7 +280,7 @@ void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
             /* the sender has stopped (hung up, muted, gone): wait for its next talkspurt in
              * silence, buffering afresh, rather than concealing forever */
             jb->started = false;
-            *out = (wzp_jb_out){WZP_JB_BUFFERING, 0, 0, 20, NULL, 0};
+            *out = (wzp_jb_out){WZP_JB_BUFFERING, 0, 0, 20, NULL, 0, NULL, 0, 0};
             return;
         }
         jb->st.underruns++;

@@ -25,6 +25,12 @@ void wzp_quality_init(wzp_quality_ctl *q, wzp_net_kind net, wzp_tier initial) {
     wzp_fec_adapt_init(&q->fec, wzp_profile_get((wzp_profile_id)initial));
 }
 
+void wzp_quality_pin(wzp_quality_ctl *q, wzp_tier tier) {
+    q->tier = tier;
+    q->pinned = true;
+    wzp_fec_adapt_set_profile(&q->fec, wzp_profile_get((wzp_profile_id)tier));
+}
+
 static void remember(wzp_quality_ctl *q, wzp_tier t) {
     if (q->history_len == WZP_QUALITY_HISTORY) {
         memmove(q->history, q->history + 1, (WZP_QUALITY_HISTORY - 1) * sizeof(wzp_tier));
@@ -38,6 +44,9 @@ bool wzp_quality_on_report(wzp_quality_ctl *q, const wzp_quality_report *r, uint
     remember(q, seen);
     wzp_fec_adapt_on_loss(&q->fec, wzp_quality_report_loss_percent(r), now_ms);
     wzp_tier before = q->tier;
+    if (q->pinned) {
+        return false;
+    }
     unsigned down =
         q->net == WZP_NET_CELLULAR ? WZP_QUALITY_DOWN_REPORTS_CELLULAR : WZP_QUALITY_DOWN_REPORTS;
     if (seen > q->tier) { /* worse */

@@ -1,7 +1,12 @@
 /* Adaptive FEC ratio (SPEC §6): the profile's ratio, plus WZP_FEC_BOOST for WZP_FEC_BOOST_MS
  * after a loss spike (a report well above the running loss average). Ours adds a floor that
- * follows the measured loss (WZP_FEC_LOSS_FACTOR x average loss): SPEC's fixed 0.2 cannot save
- * more than ~97% of frames at 20% loss however the tiers move, 0.5 saves over 99%. */
+ * follows the measured loss: SPEC's fixed ratios cannot save more than ~97% of frames at 20%
+ * loss (GOOD, 0.2) or ~80% at 50% (DEGRADED, 0.5) however the tiers move. The loss estimate
+ * rises with the first report that shows more loss (a link that just got worse is repaired from
+ * the next block on) and falls slowly (a few clean reports in a lossy stretch do not drop the
+ * repair); `wzp-bench quality` shows what each choice buys. */
+#include <math.h>
+
 #include "wzp/fec.h"
 
 #define SPIKE_MIN_POINTS 5.0
@@ -26,7 +31,8 @@ void wzp_fec_adapt_on_loss(wzp_fec_adapt *a, double loss_percent, uint64_t now_m
     if (loss_percent >= avg + SPIKE_MIN_POINTS && loss_percent >= 2.0 * avg) {
         a->boost_until_ms = now_ms + WZP_FEC_BOOST_MS;
     }
-    a->loss_ema = a->has_ema ? avg + EMA_WEIGHT * (loss_percent - avg) : loss_percent;
+    a->loss_ema =
+        a->has_ema && loss_percent < avg ? avg + EMA_WEIGHT * (loss_percent - avg) : loss_percent;
     a->has_ema = true;
 }
 
@@ -35,7 +41,12 @@ float wzp_fec_adapt_ratio(const wzp_fec_adapt *a, uint64_t now_ms) {
     if (now_ms < a->boost_until_ms) {
         r += WZP_FEC_BOOST;
     }
-    float floor = a->has_ema ? (float)(WZP_FEC_LOSS_FACTOR * a->loss_ema / 100.0) : 0.0f;
-    r = r > floor ? r : floor;
+    if (a->has_ema && a->loss_ema > 0.0) {
+        double p = a->loss_ema / 100.0 > 0.9 ? 0.9 : a->loss_ema / 100.0;
+        float floor = (float)(WZP_FEC_LOSS_FACTOR * p / (1.0 - p) + WZP_FEC_LOSS_MARGIN);
+        /* in steps of 0.25: the ratio rides in every media header, and each change of it costs
+         * the compact framing a new context (full headers that a lossy link may lose) */
+        r = floor > r ? ceilf(floor * 4.0f - 1e-3f) / 4.0f : r;
+    }
     return r > 2.0f ? 2.0f : r;
 }

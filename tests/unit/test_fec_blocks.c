@@ -260,13 +260,19 @@ static void test_adaptive_ratio_boosts_after_a_loss_spike(void **state) {
         wzp_fec_adapt_on_loss(&a, 2.0, (uint64_t)i * 1000);
     }
     assert_float_equal(wzp_fec_adapt_ratio(&a, 10000), 0.2, 1e-6);
-    wzp_fec_adapt_on_loss(&a, 15.0, 10000);
+    wzp_fec_adapt_on_loss(&a, 7.0, 10000); /* a spike: the boost */
     assert_float_equal(wzp_fec_adapt_ratio(&a, 10001), 0.4, 1e-6);
+    for (int i = 11; i < 20; i++) { /* back to 2%: the loss estimate falls report by report */
+        wzp_fec_adapt_on_loss(&a, 2.0, (uint64_t)i * 1000);
+    }
     assert_float_equal(wzp_fec_adapt_ratio(&a, 19999), 0.4, 1e-6);
     assert_float_equal(wzp_fec_adapt_ratio(&a, 20000), 0.2, 1e-6);
+    /* heavy loss: the floor p / (1 - p) x 1.8 + 0.15, in steps of 0.25, beats profile + boost */
+    wzp_fec_adapt_on_loss(&a, 20.0, 21000);
+    assert_float_equal(wzp_fec_adapt_ratio(&a, 21001), 0.75, 1e-6);
     wzp_fec_adapt_set_profile(&a, wzp_profile_get(WZP_PROFILE_CATASTROPHIC));
     wzp_fec_adapt_on_loss(&a, 90.0, 30000);
-    assert_float_equal(wzp_fec_adapt_ratio(&a, 30001), 1.2, 1e-6);
+    assert_float_equal(wzp_fec_adapt_ratio(&a, 30001), 2.0, 1e-6);
 }
 
 int main(void) {

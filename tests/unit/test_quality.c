@@ -75,7 +75,16 @@ static void test_loss_spike_boosts_fec(void **state) {
     wzp_quality_on_report(&q, &spike, 5000);
     assert_int_equal(q.tier, WZP_TIER_GOOD);
     assert_float_equal(wzp_quality_fec_ratio(&q, 6000), 0.4, 1e-6);
+    /* the loss estimate follows a rise at once and falls with the reports after it: back to
+     * the profile's ratio once the boost is over and the reports are low again */
+    for (int i = 6; i < 16; i++) {
+        wzp_quality_on_report(&q, &low, (uint64_t)i * 1000);
+    }
     assert_float_equal(wzp_quality_fec_ratio(&q, 16000), 0.2, 1e-6);
+    /* 50% loss reported: the ratio goes at once to what such a link needs */
+    wzp_quality_report half = rep(50, 50);
+    wzp_quality_on_report(&q, &half, 17000);
+    assert_float_equal(wzp_quality_fec_ratio(&q, 17000), 2.0, 1e-6);
 }
 
 static void test_meter_measures_loss_across_sequence_wrap(void **state) {
