@@ -41,6 +41,7 @@ typedef struct wzp_client_options {
     bool live;         /* microphone and speaker (PortAudio) */
     const char *audio_device; /* PortAudio device name part for --live (NULL: the defaults) */
     bool no_aec;              /* --live without echo cancellation (headphones) */
+    int tier;                 /* -1: adaptive; else the wzp_tier to send whatever the reports */
 } wzp_client_options;
 
 /* Run the call in the foreground. Returns a process exit code: 0 done, 1 setup error, 3 the

@@ -35,6 +35,9 @@ static void usage(FILE *f) {
                "  --metrics-file F   append one JSON object per second (tier, RTT, and per\n"
                "                     peer: loss, jitter, buffer, frames played/recovered/\n"
                "                     concealed) to F\n"
+               "  --tier T           send this tier whatever the listeners report: good,\n"
+               "                     degraded or catastrophic (the FEC still follows the\n"
+               "                     loss); auto (default) follows the reports\n"
                "  --duration SECS    stay this long (default: the tone or file plus 3 s, or 10 s)\n"
                "  --alias NAME       the name others see\n"
                "  --token TOKEN      featherChat token, for a relay that requires one (or set\n"
@@ -83,9 +86,11 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"live", no_argument, NULL, 'L'},
                                          {"audio-device", required_argument, NULL, 'D'},
                                          {"no-aec", no_argument, NULL, 'E'},
+                                         {"tier", required_argument, NULL, 'Q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    wzp_client_options o = {.relay = "127.0.0.1:4433", .room = "default", .tone_hz = 440};
+    wzp_client_options o = {
+        .relay = "127.0.0.1:4433", .room = "default", .tone_hz = 440, .tier = -1};
     const char *known = NULL;
     const char *fp_text = NULL, *id_path = NULL;
     int c;
@@ -142,6 +147,17 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
             break;
         case 'E':
             o.no_aec = true;
+            break;
+        case 'Q':
+            o.tier = strcmp(optarg, "good") == 0           ? 0
+                     : strcmp(optarg, "degraded") == 0     ? 1
+                     : strcmp(optarg, "catastrophic") == 0 ? 2
+                     : strcmp(optarg, "auto") == 0         ? -1
+                                                           : -2;
+            if (o.tier == -2) {
+                fprintf(err, "wzp-client: --tier must be good, degraded, catastrophic or auto\n");
+                return 2;
+            }
             break;
         case 'h':
             usage(out);

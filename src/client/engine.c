@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -266,6 +267,7 @@ static void on_media_session(engine *e, uint32_t sid) {
     }
     wzp_sender_key_media(&e->my_key, key, &key_id);
     wzp_call_config cfg = wzp_call_default_config();
+    cfg.tier = e->qctl.tier;
     /* a synthetic tone is steady: noise suppression and VAD would take it for noise */
     cfg.vad = cfg.denoise = e->o->send_tone_s <= 0 && !e->o->no_dsp;
     if (wzp_call_encoder_new(&cfg, key, key_id, &e->enc) != WZP_OK) {
@@ -556,13 +558,13 @@ static void live_tick(engine *e, uint64_t elapsed) {
     }
 }
 
-#define FEEDBACK_MS     1000
+#define FEEDBACK_MS     500   /* three worse reports move the tier down: within 2 s */
 #define REPORT_FRESH_MS 3000  /* reports older than this no longer steer our tier */
 #define PEER_ACTIVE_MS  10000 /* a sender heard from this recently and now silent: 100% loss */
 
 static const char *const tier_names[] = {"GOOD", "DEGRADED", "CATASTROPHIC"};
 
-/* Once a second, both halves of the quality loop, with no per-packet acknowledgement (the relay
+/* Twice a second, both halves of the quality loop, with no per-packet acknowledgement (the relay
  * forwards media it cannot read, so the loop runs end to end over signalling):
  * - as a receiver, tell each member we hear how its media arrives (loss from sequence numbers,
  *   jitter, our RTT to the relay) in a QualityUpdate;
@@ -626,9 +628,10 @@ static void quality_feedback(engine *e) {
     r.rtt_4ms = (uint8_t)(path_rtt / 4 > 255 ? 255 : path_rtt / 4);
     if (wzp_quality_on_report(&e->qctl, &r, now)) {
         wzp_call_encoder_set_tier(e->enc, e->qctl.tier);
-        fprintf(e->out, "wzp-client: sending tier %s (%s hears %.0f%% loss, path RTT %u ms)\n",
-                tier_names[e->qctl.tier], worst_peer->fptext, wzp_quality_report_loss_percent(&r),
-                path_rtt);
+        fprintf(e->out,
+                "wzp-client: sending tier %s at %.1f s (%s hears %.0f%% loss, path RTT %u ms)\n",
+                tier_names[e->qctl.tier], (double)(now - e->start_ms) / 1000.0, worst_peer->fptext,
+                wzp_quality_report_loss_percent(&r), path_rtt);
     }
     wzp_call_encoder_set_fec_ratio(e->enc, wzp_quality_fec_ratio(&e->qctl, now));
 }
@@ -675,6 +678,14 @@ static void metrics_line(engine *e) {
     e->last_metrics_ms = now;
     cJSON *o = cJSON_CreateObject(), *peers = cJSON_AddArrayToObject(o, "peers");
     cJSON_AddNumberToObject(o, "t", (double)(now - e->start_ms) / 1000.0);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    cJSON_AddNumberToObject(o, "unix_ms",
+                            (double)wall.tv_sec * 1e3 + (double)(wall.tv_nsec / 1000000));
+    if (e->enc != NULL) { /* the media clock of what we send: with a peer's playout_ts_ms, the
+                             delay from our microphone to its speaker */
+        cJSON_AddNumberToObject(o, "media_ts_ms", (double)wzp_call_encoder_media_ts(e->enc));
+    }
     wzp_tier tier = e->enc != NULL ? wzp_call_encoder_tier(e->enc) : WZP_TIER_GOOD;
     cJSON_AddStringToObject(o, "tier", (unsigned)tier < 3 ? tier_names[tier] : "?");
     cJSON_AddNumberToObject(o, "rtt_ms", e->conn != NULL ? wzp_quic_rtt_ms(e->conn) : 0);
@@ -692,6 +703,7 @@ static void metrics_line(engine *e) {
                                 p->heard_valid ? wzp_quality_report_loss_percent(&p->heard) : 0);
         cJSON_AddNumberToObject(j, "jitter_ms", st.jb.jitter_ms);
         cJSON_AddNumberToObject(j, "buffer_frames", st.jb.depth_frames);
+        cJSON_AddNumberToObject(j, "playout_ts_ms", st.playout_ts_ms);
         cJSON_AddNumberToObject(j, "played", (double)st.frames_played);
         cJSON_AddNumberToObject(j, "recovered", (double)st.frames_recovered);
         cJSON_AddNumberToObject(j, "concealed", (double)st.frames_concealed);
@@ -831,6 +843,9 @@ int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
     int rc = 1;
     e->duration_s = o->duration_s;
     wzp_quality_init(&e->qctl, WZP_NET_WIFI, WZP_TIER_GOOD);
+    if (o->tier >= 0) {
+        wzp_quality_pin(&e->qctl, (wzp_tier)o->tier);
+    }
     e->tty = isatty(fileno(err)) == 1;
     if (o->send_file != NULL) {
         char why[256];

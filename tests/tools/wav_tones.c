@@ -1,7 +1,8 @@
 /* Level (dBFS) of given frequencies in a window of a WAV file, by Goertzel over 200 ms Hann
  * windows with the powers averaged (insensitive to phase jumps): used by the call
  * integration tests to check what a client recorded. Usage: wav_tones FILE START END HZ...
- * where HZ "rms" gives the window's RMS level in dBFS instead (broadband signals: speech). */
+ * where HZ "rms" gives the window's RMS level in dBFS instead (broadband signals: speech), and
+ * "minrms" the level of its quietest 20 ms (a gap in a tone shows there). */
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -34,6 +35,23 @@ int main(int argc, char **argv) {
     sf_count_t n = sf_read_double(f, x, end - start);
     sf_close(f);
     for (int a = 4; a < argc; a++) {
+        if (strcmp(argv[a], "minrms") == 0) {
+            sf_count_t w20 = info.samplerate / 50;
+            double worst = 1.0, at = 0;
+            for (sf_count_t b0 = 0; b0 + w20 <= n; b0 += w20) {
+                double sum = 0;
+                for (sf_count_t i = 0; i < w20; i++) {
+                    sum += x[b0 + i] * x[b0 + i];
+                }
+                double rms = sqrt(sum / (double)w20);
+                if (rms < worst) {
+                    worst = rms;
+                    at = (double)(start + b0) / info.samplerate;
+                }
+            }
+            printf("minrms %.1f at %.2f\n", 20 * log10(worst > 1e-9 ? worst : 1e-9), at);
+            continue;
+        }
         if (strcmp(argv[a], "rms") == 0) {
             double sum = 0;
             for (sf_count_t i = 0; i < n; i++) {
