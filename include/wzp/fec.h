@@ -176,13 +176,14 @@ WZP_MUST_CHECK int wzp_interleaver_flush(wzp_interleaver *il, wzp_fec_packet *ou
 
 #define WZP_FEC_BOOST    0.2f
 #define WZP_FEC_BOOST_MS 10000
-/* ratio floor for a loss fraction p: the repair a block needs on average, p / (1 - p), times
- * WZP_FEC_LOSS_FACTOR for the spread of small blocks, plus WZP_FEC_LOSS_MARGIN */
-#define WZP_FEC_LOSS_FACTOR 1.8
-#define WZP_FEC_LOSS_MARGIN 0.15
+/* ratio floor for a loss fraction p and blocks of K frames: the fewest repair symbols R for
+ * which a block of K + R symbols, each lost independently with probability p, loses more than
+ * R (cannot be decoded) at most this often */
+#define WZP_FEC_BLOCK_FAILURE 0.01
 
 typedef struct wzp_fec_adapt {
     float base_ratio;
+    unsigned k; /* the profile's frames per block */
     double loss_ema; /* percent: follows a rise at once, a fall slowly */
     bool has_ema;
     uint64_t boost_until_ms;
@@ -195,7 +196,7 @@ void wzp_fec_adapt_set_profile(wzp_fec_adapt *a, const wzp_profile *profile);
  * least twice it) starts or extends the boost. */
 void wzp_fec_adapt_on_loss(wzp_fec_adapt *a, double loss_percent, uint64_t now_ms);
 /* The ratio to use now: the profile's plus the boost while it lasts, at least the loss floor
- * above for the loss estimate, capped at 2.0. */
+ * above for the loss estimate (R / K), capped at 2.0. */
 float wzp_fec_adapt_ratio(const wzp_fec_adapt *a, uint64_t now_ms);
 
 #ifdef __cplusplus
