@@ -224,8 +224,56 @@ WZP_MUST_CHECK int wzp_call_decoder_receive(wzp_call_decoder *dec, const uint8_t
 WZP_MUST_CHECK int wzp_call_decoder_pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n,
                                          wzp_jb_kind *kind);
 wzp_call_decoder_stats wzp_call_decoder_get_stats(const wzp_call_decoder *dec);
+/* Called for every authentic frame as it goes into the jitter buffer, during
+ * wzp_call_decoder_receive (so "now" is its arrival): the clock-drift test and the jitter-buffer
+ * sweep record the arrival trace from it. NULL: none. */
+typedef void (*wzp_frame_observer)(void *user, uint32_t timestamp_ms, uint8_t codec_id,
+                                   bool recovered);
+void wzp_call_decoder_observe(wzp_call_decoder *dec, wzp_frame_observer fn, void *user);
 /* The report this receiver should send back now (loss since the last one, jitter). */
 wzp_quality_report wzp_call_decoder_make_report(wzp_call_decoder *dec, uint32_t rtt_ms);
+
+/* ---- clock drift (wzp-client --drift-test) --------------------------------------------------
+ * A sender's media clock against ours: per second of its media time, the smallest transit
+ * (arrival minus media timestamp) -- the packet that waited least, the cleanest clock sample --
+ * then a least-squares line through those minima. Its slope is the drift: positive when the
+ * sender's clock runs slow (its media second lasts longer in our time), negative when fast. */
+#define WZP_DRIFT_WINDOWS 3600 /* one an hour of media seconds at most */
+
+typedef struct wzp_drift {
+    bool started;
+    uint32_t first_ts;
+    uint64_t first_arrival_us;
+    uint32_t windows; /* filled */
+    double min_transit_us[WZP_DRIFT_WINDOWS];
+    uint64_t frames;
+} wzp_drift;
+
+void wzp_drift_init(wzp_drift *d);
+void wzp_drift_add(wzp_drift *d, uint32_t timestamp_ms, uint64_t arrival_us);
+/* Drift in parts per million of the sender's clock relative to ours, positive when it runs
+ * fast, over `*span_s` seconds of its media. Errors: WZP_ERR_EMPTY (under 5 s of media). */
+WZP_MUST_CHECK int wzp_drift_ppm(const wzp_drift *d, double *ppm, double *span_s);
+
+/* ---- jitter-buffer sweep (wzp-client --sweep) ------------------------------------------------
+ * Replays a recorded arrival trace through jitter buffers of other settings, pulling every frame
+ * duration in simulated time as a receiver would: what each setting would have played,
+ * concealed and dropped late, and the delay it adds over the fastest transit. */
+typedef struct wzp_arrival {
+    uint32_t timestamp_ms;
+    uint8_t codec_id;
+    double arrival_ms;
+} wzp_arrival;
+
+typedef struct wzp_sweep_result {
+    unsigned min_frames, max_frames;
+    uint64_t played, concealed, late;
+    double delay_p50_ms, delay_p95_ms; /* playout - (media timestamp + fastest transit) */
+} wzp_sweep_result;
+
+/* One setting over `trace` (in arrival order). Errors: WZP_ERR_NOMEM, WZP_ERR_EMPTY. */
+WZP_MUST_CHECK int wzp_sweep_run(const wzp_arrival *trace, size_t n, unsigned min_frames,
+                                 unsigned max_frames, wzp_sweep_result *out);
 
 #ifdef __cplusplus
 }

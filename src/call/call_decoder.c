@@ -37,8 +37,15 @@ struct wzp_call_decoder {
     bool k_seen;    /* fec_k came from a repair packet (else: a guess from the codec) */
     bool k_guessed;
     wzp_call_decoder_stats st;
+    wzp_frame_observer observer;
+    void *observer_user;
     wzp_fec_frame frames[WZP_FEC_MAX_BLOCK_K];
 };
+
+void wzp_call_decoder_observe(wzp_call_decoder *dec, wzp_frame_observer fn, void *user) {
+    dec->observer = fn;
+    dec->observer_user = user;
+}
 
 void wzp_call_decoder_free(wzp_call_decoder *dec) {
     if (dec == NULL) {
@@ -120,6 +127,9 @@ static void accept_frame(wzp_call_decoder *d, const wzp_fec_frame *f, uint64_t n
         d->st.frames_recovered++;
     } else {
         d->st.frames_direct++;
+    }
+    if (d->observer != NULL) {
+        d->observer(d->observer_user, meta.timestamp_ms, meta.codec_id, f->recovered);
     }
     if (wzp_jb_insert(d->jb, meta.codec_id, meta.timestamp_ms, plain, n, now_ms) != WZP_OK) {
         d->st.bad_datagrams++;

@@ -1,0 +1,128 @@
+/* Clock drift from an arrival trace, and the jitter-buffer sweep that replays one
+ * (include/wzp/call.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wzp/call.h"
+
+void wzp_drift_init(wzp_drift *d) {
+    memset(d, 0, sizeof(*d));
+}
+
+void wzp_drift_add(wzp_drift *d, uint32_t timestamp_ms, uint64_t arrival_us) {
+    if (!d->started) {
+        d->started = true;
+        d->first_ts = timestamp_ms;
+        d->first_arrival_us = arrival_us;
+    }
+    int32_t rel = (int32_t)(timestamp_ms - d->first_ts);
+    if (rel < 0 || arrival_us < d->first_arrival_us) {
+        return; /* from before the first frame seen (reordered): no clock sample */
+    }
+    uint32_t w = (uint32_t)rel / 1000u;
+    if (w >= WZP_DRIFT_WINDOWS) {
+        return;
+    }
+    while (d->windows <= w) {
+        d->min_transit_us[d->windows++] = INFINITY;
+    }
+    double transit = (double)(arrival_us - d->first_arrival_us) - (double)rel * 1000.0;
+    if (transit < d->min_transit_us[w]) {
+        d->min_transit_us[w] = transit;
+    }
+    d->frames++;
+}
+
+int wzp_drift_ppm(const wzp_drift *d, double *ppm, double *span_s) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    unsigned n = 0;
+    for (uint32_t w = 0; w < d->windows; w++) {
+        if (isfinite(d->min_transit_us[w])) {
+            double x = (double)w + 0.5, y = d->min_transit_us[w];
+            sx += x;
+            sy += y;
+            sxx += x * x;
+            sxy += x * y;
+            n++;
+        }
+    }
+    double den = (double)n * sxx - sx * sx;
+    if (n < 5 || den <= 0) {
+        return WZP_ERR_EMPTY;
+    }
+    /* microseconds of transit gained per second of media = parts per million; a transit that
+     * grows means the sender's seconds last longer than ours: its clock is slow */
+    *ppm = -((double)n * sxy - sx * sy) / den;
+    *span_s = (double)d->windows;
+    return WZP_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int wzp_sweep_run(const wzp_arrival *trace, size_t n, unsigned min_frames, unsigned max_frames,
+                  wzp_sweep_result *out) {
+    if (n == 0) {
+        return WZP_ERR_EMPTY;
+    }
+    wzp_jb_config cfg = wzp_jb_default_config(false);
+    cfg.min_frames = min_frames;
+    cfg.initial_frames = min_frames;
+    cfg.max_frames = max_frames;
+    cfg.capacity = max_frames + 16 > cfg.capacity ? max_frames + 16 : cfg.capacity;
+    cfg.max_payload = 1;
+    wzp_jitter_buffer *jb = NULL;
+    double *delays = malloc(sizeof(double) * (n + 1));
+    int rc = delays != NULL ? wzp_jb_new(&cfg, &jb) : WZP_ERR_NOMEM;
+    if (rc != WZP_OK) {
+        free(delays);
+        return rc;
+    }
+    double fastest = INFINITY; /* the smallest transit: the delay no buffer could avoid */
+    for (size_t i = 0; i < n; i++) {
+        fastest = fmin(fastest, trace[i].arrival_ms - (double)trace[i].timestamp_ms);
+    }
+    memset(out, 0, sizeof(*out));
+    out->min_frames = min_frames;
+    out->max_frames = max_frames;
+    static const uint8_t dummy = 0;
+    size_t next = 0, nd = 0;
+    double clock = trace[0].arrival_ms;
+    uint32_t last_ts = trace[n - 1].timestamp_ms;
+    for (unsigned guard = 0; guard < 4 * n + 1000; guard++) {
+        while (next < n && trace[next].arrival_ms <= clock) {
+            if (wzp_jb_insert(jb, trace[next].codec_id, trace[next].timestamp_ms, &dummy, 1,
+                              (uint64_t)trace[next].arrival_ms) != WZP_OK) {
+                rc = WZP_ERR_MALFORMED;
+            }
+            next++;
+        }
+        wzp_jb_out o;
+        wzp_jb_pull(jb, &o);
+        if (o.kind == WZP_JB_FRAME) {
+            out->played++;
+            delays[nd++] = clock - ((double)o.timestamp_ms + fastest);
+        } else if (o.kind == WZP_JB_CONCEAL) {
+            out->concealed++;
+        }
+        clock += o.duration_ms;
+        if (next == n && o.kind != WZP_JB_BUFFERING && (int32_t)(o.timestamp_ms - last_ts) >= 0) {
+            break; /* played (or concealed) up to the trace's last frame */
+        }
+        if (next == n && o.kind == WZP_JB_BUFFERING) {
+            break;
+        }
+    }
+    out->late = wzp_jb_get_stats(jb).late;
+    if (nd > 0) {
+        qsort(delays, nd, sizeof(double), cmp_double);
+        out->delay_p50_ms = delays[nd / 2];
+        out->delay_p95_ms = delays[nd * 95 / 100];
+    }
+    free(delays);
+    wzp_jb_free(jb);
+    return rc;
+}
