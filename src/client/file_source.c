@@ -8,6 +8,7 @@
  * tone in thirteen sniffed as MP3 and played as noise). So a .raw/.pcm/.s16/.sln name is raw
  * without asking, and "MPEG" is believed only from an .mp1/.mp2/.mp3 name.
  */
+#include <math.h>
 #include <sndfile.h>
 #include <speex/speex_resampler.h>
 #include <stdio.h>
@@ -23,8 +24,8 @@
 struct wzp_file_source {
     SNDFILE *f;
     int channels, rate;
-    SpeexResamplerState *rs; /* NULL at 48 kHz */
-    int16_t inter[CHUNK * MAX_CHANNELS];
+    SpeexResamplerState *rs;           /* NULL at 48 kHz */
+    float inter[CHUNK * MAX_CHANNELS]; /* any format, read as -1..1 */
     int16_t mono[CHUNK];
     size_t have, pos; /* mono samples read and not yet used */
     bool eof;
@@ -107,17 +108,20 @@ static bool refill(wzp_file_source *s) {
     if (s->eof) {
         return false;
     }
-    sf_count_t n = sf_readf_short(s->f, s->inter, CHUNK);
+    /* as floats: libsndfile normalises integer formats to -1..1, and float files are -1..1
+     * already (read as shorts they would come out as 0 and +-1: silence) */
+    sf_count_t n = sf_readf_float(s->f, s->inter, CHUNK);
     if (n <= 0) {
         s->eof = true;
         return false;
     }
     for (sf_count_t i = 0; i < n; i++) {
-        int32_t sum = 0;
+        float sum = 0;
         for (int c = 0; c < s->channels; c++) {
             sum += s->inter[i * s->channels + c];
         }
-        s->mono[i] = (int16_t)(sum / s->channels);
+        float v = sum / (float)s->channels * 32768.0f;
+        s->mono[i] = (int16_t)lrintf(v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v);
     }
     s->have = (size_t)n;
     s->pos = 0;

@@ -90,6 +90,25 @@ static void test_wav_stereo_16k(void **state) {
     unlink(path);
 }
 
+/* A 32-bit float WAV (what audio editors export): samples in -1..1 must be scaled, not
+ * truncated to 0 and +-1 (libsndfile's default when read as shorts: silence). */
+static void test_wav_float(void **state) {
+    (void)state;
+    char path[64];
+    snprintf(path, sizeof(path), "%s/tone-float.wav", g_dir);
+    static float x[N];
+    for (size_t i = 0; i < N; i++) {
+        x[i] = (float)(0.3 * sin(2.0 * M_PI * 440.0 * (double)i / 48000.0));
+    }
+    SF_INFO info = {.samplerate = 48000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    assert_non_null(f);
+    assert_int_equal(sf_writef_float(f, x, N), N);
+    sf_close(f);
+    read_and_measure(path, 440, 0.3);
+    unlink(path);
+}
+
 static void test_missing_file(void **state) {
     (void)state;
     wzp_file_source *s = NULL;
@@ -109,6 +128,7 @@ int main(void) {
         cmocka_unit_test(test_raw_by_extension),
         cmocka_unit_test(test_raw_unknown_extension_not_mpeg),
         cmocka_unit_test(test_wav_stereo_16k),
+        cmocka_unit_test(test_wav_float),
         cmocka_unit_test(test_missing_file),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
