@@ -42,11 +42,19 @@ typedef struct wzp_client_options {
     const char *audio_device; /* PortAudio device name part for --live (NULL: the defaults) */
     bool no_aec;              /* --live without echo cancellation (headphones) */
     int tier;                 /* -1: adaptive; else the wzp_tier to send whatever the reports */
+    bool drift_test;          /* measure each sender's clock against ours (ppm) */
+    bool sweep;               /* record arrivals, replay them through other jitter buffers */
+    double clock_skew_ppm;    /* test aid: our media clock runs this much fast (negative: slow) */
+    double echo_test_s;       /* > 0: wzp_client_echo_test for this many seconds */
 } wzp_client_options;
 
 /* Run the call in the foreground. Returns a process exit code: 0 done, 1 setup error, 3 the
  * relay refused us, 4 the relay could not be reached or its certificate did not match. */
 int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err);
+/* --echo-test: a talking and a listening leg of our own through the relay, a known signal,
+ * per-second loss, concealment, SNR and correlation, and a verdict. Exit code 0 (OK), 6
+ * (IMPAIRED or DEGRADING), or the call's. */
+int wzp_client_echo_test(const wzp_client_options *o, FILE *out, FILE *err);
 /* `wzp-client [options] [RELAY_ADDR]` (see --help). */
 int wzp_client_main(int argc, char **argv, FILE *out, FILE *err);
 #endif

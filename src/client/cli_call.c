@@ -38,6 +38,17 @@ static void usage(FILE *f) {
                "  --tier T           send this tier whatever the listeners report: good,\n"
                "                     degraded or catastrophic (the FEC still follows the\n"
                "                     loss); auto (default) follows the reports\n"
+               "  --echo-test SECS   test the whole path: join a room of our own twice, send a\n"
+               "                     known signal through the relay and record it; per second\n"
+               "                     loss, concealment, SNR and correlation, and a verdict\n"
+               "                     (exit 0 OK, 6 impaired or degrading)\n"
+               "  --drift-test       measure each sender's clock against ours (ppm), printed at\n"
+               "                     the end (default duration 30 s; add --send-tone to be\n"
+               "                     measured by the other side too)\n"
+               "  --sweep            record when each sender's frames arrive, then replay them\n"
+               "                     through jitter buffers of other depths: a table of what\n"
+               "                     each would have played, concealed and delayed\n"
+               "  --clock-skew PPM   test aid: send as if our sound card's clock ran PPM fast\n"
                "  --duration SECS    stay this long (default: the tone or file plus 3 s, or 10 s)\n"
                "  --alias NAME       the name others see\n"
                "  --token TOKEN      featherChat token, for a relay that requires one (or set\n"
@@ -87,6 +98,10 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
                                          {"audio-device", required_argument, NULL, 'D'},
                                          {"no-aec", no_argument, NULL, 'E'},
                                          {"tier", required_argument, NULL, 'Q'},
+                                         {"drift-test", no_argument, NULL, 'F'},
+                                         {"echo-test", required_argument, NULL, 'X'},
+                                         {"sweep", no_argument, NULL, 'W'},
+                                         {"clock-skew", required_argument, NULL, 'K'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     wzp_client_options o = {
@@ -148,6 +163,26 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
         case 'E':
             o.no_aec = true;
             break;
+        case 'F':
+            o.drift_test = true;
+            break;
+        case 'X':
+            o.echo_test_s = atof(optarg);
+            if (o.echo_test_s < 3 || o.echo_test_s > 600) {
+                fprintf(err, "wzp-client: --echo-test takes 3 to 600 seconds\n");
+                return 2;
+            }
+            break;
+        case 'W':
+            o.sweep = true;
+            break;
+        case 'K':
+            o.clock_skew_ppm = atof(optarg);
+            if (o.clock_skew_ppm < -100000 || o.clock_skew_ppm > 100000) {
+                fprintf(err, "wzp-client: --clock-skew is in ppm, -100000..100000\n");
+                return 2;
+            }
+            break;
         case 'Q':
             o.tier = strcmp(optarg, "good") == 0           ? 0
                      : strcmp(optarg, "degraded") == 0     ? 1
@@ -172,6 +207,10 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
     }
     if (optind < argc) {
         o.relay = argv[optind++];
+    }
+    if (o.echo_test_s > 0 && (o.live || o.send_tone_s > 0 || o.send_file != NULL || o.record)) {
+        fprintf(err, "wzp-client: --echo-test sends and records its own signal\n");
+        return 2;
     }
     if (o.live && (o.send_tone_s > 0 || o.send_file != NULL)) {
         fprintf(err, "wzp-client: --live sends the microphone: not with --send-tone or "
@@ -219,7 +258,7 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
         return 1;
     }
     o.identity = &id;
-    int rc = wzp_client_run(&o, out, err);
+    int rc = o.echo_test_s > 0 ? wzp_client_echo_test(&o, out, err) : wzp_client_run(&o, out, err);
     wzp_identity_wipe(&id);
     return rc;
 }

@@ -29,8 +29,9 @@
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 
-#define MAX_PEERS 32
-#define TICK_MS   20
+#define MAX_PEERS        32
+#define TICK_MS          20
+#define SWEEP_MAX_FRAMES 30000 /* 10 minutes of 20 ms frames */
 
 typedef struct peer {
     bool used;
@@ -48,6 +49,9 @@ typedef struct peer {
     size_t pending_n;
     bool heard_valid;
     uint64_t datagrams_seen, active_until, about_me_at;
+    wzp_drift *drift;   /* --drift-test */
+    wzp_arrival *trace; /* --sweep: arrivals of its frames, bounded */
+    size_t trace_n, trace_cap;
 } peer;
 
 typedef struct engine {
@@ -153,6 +157,18 @@ static void send_sender_key(engine *e, peer *p) {
     }
 }
 
+/* Every frame of a peer as it arrives (--drift-test, --sweep). */
+static void on_frame(void *user, uint32_t ts, uint8_t codec, bool recovered) {
+    peer *p = user;
+    uint64_t now_ns = uv_hrtime();
+    if (p->drift != NULL && !recovered) { /* a recovered frame arrived with a later packet */
+        wzp_drift_add(p->drift, ts, now_ns / 1000);
+    }
+    if (p->trace != NULL && p->trace_n < p->trace_cap) {
+        p->trace[p->trace_n++] = (wzp_arrival){ts, codec, (double)now_ns / 1e6};
+    }
+}
+
 /* The peer's sender key arrived: a decoder for its media. */
 static void take_sender_key(engine *e, peer *p, const wzp_signal *m) {
     wzp_sender_key sk;
@@ -167,6 +183,15 @@ static void take_sender_key(engine *e, peer *p, const wzp_signal *m) {
         return;
     }
     wzp_call_decoder_add_key(p->dec, key, key_id, uv_now(&e->loop));
+    if (e->o->drift_test && p->drift == NULL && (p->drift = malloc(sizeof(wzp_drift))) != NULL) {
+        wzp_drift_init(p->drift);
+    }
+    if (e->o->sweep && p->trace == NULL) {
+        p->trace_cap = (size_t)(e->duration_s * 50.0 * 1.2) + 100;
+        p->trace_cap = p->trace_cap > SWEEP_MAX_FRAMES ? SWEEP_MAX_FRAMES : p->trace_cap;
+        p->trace = malloc(p->trace_cap * sizeof(wzp_arrival));
+    }
+    wzp_call_decoder_observe(p->dec, on_frame, p);
     p->sid = sid;
     sodium_memzero(key, sizeof(key));
     wzp_sender_key_wipe(&sk);
@@ -744,11 +769,15 @@ static void on_tick(uv_timer_t *t) {
     if (e->enc != NULL) {
         size_t fs = wzp_call_encoder_frame_samples(e->enc);
         bool sending = e->src != NULL ? !e->src_done : (double)e->sent_samples < tone_end;
-        if (e->sent_samples < floor) {
-            e->send_skipped += sending ? floor - floor % fs - e->sent_samples : 0;
-            e->sent_samples = floor - floor % fs;
+        /* --clock-skew: a sound card whose clock runs fast or slow produces its samples faster
+         * or slower than the wall clock */
+        uint64_t sdue = (uint64_t)((double)due * (1.0 + e->o->clock_skew_ppm * 1e-6)),
+                 sfloor = sdue > WZP_CATCHUP_MS * 48 ? sdue - WZP_CATCHUP_MS * 48 : 0;
+        if (e->sent_samples < sfloor) {
+            e->send_skipped += sending ? sfloor - sfloor % fs - e->sent_samples : 0;
+            e->sent_samples = sfloor - sfloor % fs;
         }
-        while (e->sent_samples < due &&
+        while (e->sent_samples < sdue &&
                (e->src != NULL ? !e->src_done : (double)e->sent_samples < tone_end)) {
             send_frame(e, e->sent_samples / 48);
         }
@@ -773,6 +802,57 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
     uv_stop(&e->loop);
 }
 
+/* --drift-test: the peer's clock against ours. */
+static void drift_report(engine *e, const peer *p) {
+    double ppm = 0, span = 0;
+    if (!p->used || p->drift == NULL) {
+        return;
+    }
+    if (wzp_drift_ppm(p->drift, &ppm, &span) != WZP_OK) {
+        fprintf(e->out, "wzp-client: clock drift of %s: not measured (under 5 s of its media)\n",
+                p->fptext);
+        return;
+    }
+    fprintf(e->out,
+            "wzp-client: clock drift of %s: %+.0f ppm (its clock runs %s: %+.2f ms per second "
+            "against ours), over %.0f s of its media, %llu frames\n",
+            p->fptext, ppm, ppm >= 0 ? "fast" : "slow", ppm / 1000.0, span,
+            (unsigned long long)p->drift->frames);
+}
+
+/* --sweep: the recorded arrivals through jitter buffers of fixed depths and the adaptive one. */
+static void sweep_report(engine *e, const peer *p) {
+    static const unsigned fixed[] = {1, 2, 3, 4, 6, 8, 12, 16, 25};
+    if (!p->used || p->trace == NULL || p->trace_n < 50) {
+        if (p->used && p->trace != NULL) {
+            fprintf(e->out, "wzp-client: sweep of %s: too few frames (%zu)\n", p->fptext,
+                    p->trace_n);
+        }
+        return;
+    }
+    fprintf(e->out,
+            "wzp-client: jitter-buffer sweep over %zu frames from %s (depths in frames; delay "
+            "beyond the fastest transit):\n"
+            "  %-14s %8s %10s %6s %10s %10s\n",
+            p->trace_n, p->fptext, "depth", "played", "concealed", "late", "delay p50",
+            "delay p95");
+    for (size_t i = 0; i <= sizeof(fixed) / sizeof(fixed[0]); i++) {
+        bool adaptive = i == sizeof(fixed) / sizeof(fixed[0]);
+        unsigned lo = adaptive ? WZP_JB_CLIENT_MIN : fixed[i];
+        unsigned hi = adaptive ? WZP_JB_CLIENT_MAX : fixed[i];
+        wzp_sweep_result r;
+        if (wzp_sweep_run(p->trace, p->trace_n, lo, hi, &r) != WZP_OK) {
+            continue;
+        }
+        char name[32];
+        snprintf(name, sizeof(name), adaptive ? "adaptive %u-%u" : "fixed %u", lo, hi);
+        double all = (double)(r.played + r.concealed);
+        fprintf(e->out, "  %-14s %8llu %9.2f%% %6llu %7.0f ms %7.0f ms\n", name,
+                (unsigned long long)r.played, all > 0 ? 100.0 * (double)r.concealed / all : 0.0,
+                (unsigned long long)r.late, r.delay_p50_ms, r.delay_p95_ms);
+    }
+}
+
 /* At the end: what was heard from each peer, so a user (or a test) can tell a clean call from a
  * concealed one. */
 static void final_report(engine *e) {
@@ -789,6 +869,10 @@ static void final_report(engine *e) {
                 (unsigned long long)st.frames_recovered, (unsigned long long)st.frames_concealed,
                 (unsigned long long)st.jb.late, (unsigned long long)st.jb.underruns,
                 (unsigned long long)st.jb.accelerated, (unsigned long long)st.jb.stretched);
+    }
+    for (int i = 0; i < MAX_PEERS; i++) {
+        drift_report(e, &e->peers[i]);
+        sweep_report(e, &e->peers[i]);
     }
     if (e->live != NULL) {
         wzp_live_stats ls = wzp_live_audio_stats(e->live);
@@ -814,6 +898,8 @@ static void cleanup(engine *e) {
     for (int i = 0; i < MAX_PEERS; i++) {
         wzp_hs_free(e->peers[i].hs);
         wzp_call_decoder_free(e->peers[i].dec);
+        free(e->peers[i].drift);
+        free(e->peers[i].trace);
     }
     wzp_call_encoder_free(e->enc);
     wzp_sender_key_wipe(&e->my_key);
@@ -870,7 +956,9 @@ int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
         }
     }
     if (e->duration_s <= 0) {
-        e->duration_s = o->send_tone_s > 0 ? o->send_tone_s + 3 : 10;
+        e->duration_s = o->send_tone_s > 0          ? o->send_tone_s + 3
+                        : o->drift_test || o->sweep ? 30
+                                                    : 10;
     }
     if (o->record != NULL) {
         SF_INFO info = {
