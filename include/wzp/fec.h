@@ -183,7 +183,7 @@ WZP_MUST_CHECK int wzp_interleaver_flush(wzp_interleaver *il, wzp_fec_packet *ou
 
 typedef struct wzp_fec_adapt {
     float base_ratio;
-    unsigned k; /* the profile's frames per block */
+    unsigned k;      /* the profile's frames per block */
     double loss_ema; /* percent: follows a rise at once, a fall slowly */
     bool has_ema;
     uint64_t boost_until_ms;
