@@ -91,11 +91,74 @@ static void test_idle_sessions_expire_and_room_update_lists_members(void **state
     wzp_rooms_free(r);
 }
 
+/* Thousands of joins and leaves in random order against a plain model: every session found by
+ * id, every room's members and count right, rooms gone with their last member (the relay's
+ * indexes: open addressing with backward-shift deletion, member lists). */
+static void test_index_survives_churn(void **state) {
+    (void)state;
+    enum { CAP = 1000, ROOMS = 37 };
+    static const wzp_relay_config cfg = {CAP, CAP, 30000};
+    wzp_rooms *r = NULL;
+    assert_int_equal(wzp_rooms_new(&cfg, &r), 0);
+    static uint32_t sid[CAP];
+    static int room_of[CAP]; /* -1: not joined */
+    uint32_t rng = 99;
+    for (int i = 0; i < CAP; i++) {
+        room_of[i] = -1;
+    }
+    for (int step = 0; step < 20000; step++) {
+        rng = rng * 1664525u + 1013904223u;
+        int i = (int)((rng >> 8) % CAP);
+        char name[16];
+        if (room_of[i] < 0) {
+            int room = (int)((rng >> 20) % ROOMS);
+            snprintf(name, sizeof(name), "room-%d", room);
+            uint8_t fp[16];
+            fp_of(fp, (uint8_t)i);
+            assert_int_equal(wzp_rooms_join(r, name, fp, NULL, NULL, 0, &sid[i]), 0);
+            room_of[i] = room;
+        } else {
+            assert_int_equal(wzp_rooms_leave(r, sid[i]), 0);
+            assert_null(wzp_rooms_get(r, sid[i]));
+            room_of[i] = -1;
+        }
+        if (step % 997 != 0) {
+            continue;
+        }
+        size_t total = 0, active = 0;
+        for (int room = 0; room < ROOMS; room++) {
+            size_t want = 0;
+            for (int j = 0; j < CAP; j++) {
+                want += room_of[j] == room;
+            }
+            snprintf(name, sizeof(name), "room-%d", room);
+            assert_int_equal(wzp_rooms_count(r, name), want);
+            total += want;
+            active += want > 0;
+        }
+        assert_int_equal(wzp_rooms_total(r), total);
+        assert_int_equal(wzp_rooms_active(r), active);
+        for (int j = 0; j < CAP; j++) {
+            if (room_of[j] >= 0) {
+                wzp_session *s = wzp_rooms_get(r, sid[j]);
+                assert_non_null(s);
+                snprintf(name, sizeof(name), "room-%d", room_of[j]);
+                assert_string_equal(s->room, name);
+                uint32_t out[CAP];
+                assert_int_equal(wzp_rooms_fanout(r, sid[j], out, CAP),
+                                 wzp_rooms_count(r, name) - 1);
+            }
+        }
+    }
+    wzp_rooms_free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fanout_reaches_the_room_but_not_the_sender),
         cmocka_unit_test(test_limits_are_refused_clearly),
         cmocka_unit_test(test_idle_sessions_expire_and_room_update_lists_members),
+        cmocka_unit_test(test_index_survives_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
