@@ -62,11 +62,12 @@ typedef struct wzp_jb_out {
     unsigned duration_ms;
     const uint8_t *data; /* FRAME: the frame; CONCEAL: the next frame if buffered, else NULL */
     size_t len;
-    /* a frame dropped just before this one to shorten the delay (NULL: none): decode it and
-     * discard the audio, so the codec's state stays continuous */
+    /* a frame dropped just before this one to shorten the delay (NULL: none): decode it too, so
+     * the codec's state stays continuous, and shorten the audio by whole pitch periods */
     const uint8_t *skipped;
     size_t skipped_len;
     uint8_t skipped_codec;
+    bool stretch; /* CONCEAL to lengthen the delay, nothing lost: repeat whole pitch periods */
 } wzp_jb_out;
 
 typedef struct wzp_jitter_buffer wzp_jitter_buffer;

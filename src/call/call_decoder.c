@@ -4,12 +4,14 @@
  * of it (a source packet's timestamp minus its position, or a repair packet's timestamp, which
  * is the block's first frame). Every frame is then opened end to end before it may be played.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wzp/call.h"
 
-#define FEC_MAX_FRAME (WZP_MAX_CODEC_FRAME + WZP_MEDIA_OVERHEAD)
+#define FEC_MAX_FRAME   (WZP_MAX_CODEC_FRAME + WZP_MEDIA_OVERHEAD)
+#define WZP_TSM_HISTORY 2048 /* >= PITCH_WIN + PITCH_MAX */
 
 typedef struct block_meta {
     bool known;
@@ -39,6 +41,11 @@ struct wzp_call_decoder {
     wzp_call_decoder_stats st;
     wzp_frame_observer observer;
     void *observer_user;
+    int16_t hist[WZP_TSM_HISTORY]; /* the audio played last, for pitch-period splices */
+    size_t hist_n;
+    uint8_t last_codec; /* of the last frame decoded: a change of codec family is bridged */
+    bool has_last_codec;
+    int16_t ab[2 * WZP_MAX_FRAME_SAMPLES]; /* a dropped frame and the one after it, decoded */
     wzp_fec_frame frames[WZP_FEC_MAX_BLOCK_K];
 };
 
@@ -190,39 +197,185 @@ int wzp_call_decoder_receive(wzp_call_decoder *dec, const uint8_t *buf, size_t l
     return WZP_OK;
 }
 
-int wzp_call_decoder_pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb_kind *kind) {
+/* ---- time-scale changes by whole pitch periods -------------------------------------------
+ * The jitter buffer changes its delay one frame at a time: it drops a frame (accelerate) or adds
+ * one (stretch). Done as such on a steady sound (a tone, a held vowel), the splice is audible: a
+ * dropped frame leaves a phase jump, and a codec's concealment frame fades (Opus' fell to
+ * -60 dBFS within 40 ms on a tone at every stretch after a tier switch). So the audio is cut or
+ * lengthened by whole pitch periods of what just played, found by autocorrelation: the splice
+ * lands on the same phase. Aperiodic audio (noise, silence) falls back to frame drop /
+ * concealment, where nothing periodic is there to break. */
+
+#define PITCH_MIN   48  /* 1 kHz */
+#define PITCH_MAX   960 /* 50 Hz */
+#define PITCH_WIN   960 /* 20 ms compared */
+#define PERIODIC    0.6 /* normalised autocorrelation above which the sound counts as periodic */
+#define SPLICE_FADE 96  /* 2 ms crossfade at a cut */
+#define BRIDGE      960 /* 20 ms fade-in of a new codec */
+
+static void remember_output(wzp_call_decoder *d, const int16_t *pcm, size_t n) {
+    if (n >= WZP_TSM_HISTORY) {
+        memcpy(d->hist, pcm + n - WZP_TSM_HISTORY, WZP_TSM_HISTORY * sizeof(int16_t));
+        d->hist_n = WZP_TSM_HISTORY;
+        return;
+    }
+    size_t keep = d->hist_n + n > WZP_TSM_HISTORY ? WZP_TSM_HISTORY - n : d->hist_n;
+    memmove(d->hist, d->hist + d->hist_n - keep, keep * sizeof(int16_t));
+    memcpy(d->hist + keep, pcm, n * sizeof(int16_t));
+    d->hist_n = keep + n;
+}
+
+static double autocorr(const int16_t *w, size_t lag, double e0) {
+    double c = 0, e1 = 0;
+    for (size_t i = 0; i < PITCH_WIN; i++) {
+        c += (double)w[i] * w[i - lag];
+        e1 += (double)w[i - lag] * w[i - lag];
+    }
+    return e1 > 0 ? c / sqrt(e0 * e1) : 0;
+}
+
+/* The pitch period (samples) of the end of `x`, or 0 when it is not periodic: the first lag
+ * whose normalised autocorrelation passes PERIODIC, climbed to its local maximum (a lag a few
+ * samples short of the period would put every repeated period that much out of phase). */
+static size_t pitch_period(const int16_t *x, size_t n) {
+    if (n < PITCH_WIN + PITCH_MAX) {
+        return 0;
+    }
+    const int16_t *w = x + n - PITCH_WIN;
+    double e0 = 0;
+    for (size_t i = 0; i < PITCH_WIN; i++) {
+        e0 += (double)w[i] * w[i];
+    }
+    if (e0 < (double)PITCH_WIN * 100.0) { /* quieter than -50 dBFS: nothing to keep in phase */
+        return 0;
+    }
+    for (size_t lag = PITCH_MIN; lag <= PITCH_MAX; lag++) {
+        double r = autocorr(w, lag, e0);
+        if (r > PERIODIC) {
+            while (lag < PITCH_MAX) {
+                double next = autocorr(w, lag + 1, e0);
+                if (next < r) {
+                    break;
+                }
+                r = next;
+                lag++;
+            }
+            return lag;
+        }
+    }
+    return 0;
+}
+
+/* Stretch: `frame` samples' worth of whole periods repeating the last one played. */
+static bool stretch_periodic(wzp_call_decoder *d, size_t frame, int16_t *pcm, size_t *n) {
+    size_t p = pitch_period(d->hist, d->hist_n);
+    if (p == 0) {
+        return false;
+    }
+    size_t len = frame / p * p;
+    const int16_t *last = d->hist + d->hist_n - p;
+    for (size_t i = 0; i < len; i++) {
+        pcm[i] = last[i % p];
+    }
+    *n = len;
+    return true;
+}
+
+/* Accelerate: `a` (the dropped frame, decoded) then `b` (the frame due); the output is their
+ * concatenation less the first whole periods covering `a`, crossfaded in. Returns false when the
+ * sound is not periodic. */
+static bool shorten_periodic(const wzp_call_decoder *d, const int16_t *ab, size_t a, size_t b,
+                             int16_t *pcm, size_t *n) {
+    size_t p = pitch_period(d->hist, d->hist_n);
+    if (p == 0 || p > b) {
+        return false;
+    }
+    size_t cut = (a + p - 1) / p * p; /* >= a, and the output is at most b */
+    size_t len = a + b - cut;
+    for (size_t i = 0; i < len; i++) {
+        double v = ab[cut + i];
+        if (i < SPLICE_FADE) { /* from the natural continuation into the same phase, later */
+            double w = (double)i / SPLICE_FADE;
+            v = w * v + (1.0 - w) * ab[i];
+        }
+        pcm[i] = (int16_t)lrint(v);
+    }
+    *n = len;
+    return true;
+}
+
+static bool is_codec2(uint8_t codec) {
+    return codec == WZP_CODEC_CODEC2_3200 || codec == WZP_CODEC_CODEC2_1200;
+}
+
+/* A switch between Opus and Codec2 (a tier change): the new decoder starts from nothing (Codec2's
+ * resampler primes with silence, a stale Opus state misfires), a 10-20 ms hole. The first 20 ms
+ * of the new codec fade in over the old sound's pitch periods, continued. */
+static void bridge_codec_change(const wzp_call_decoder *d, int16_t *pcm, size_t n) {
+    size_t p = pitch_period(d->hist, d->hist_n);
+    size_t len = n < BRIDGE ? n : BRIDGE;
+    const int16_t *last = d->hist + d->hist_n - p;
+    for (size_t i = 0; p != 0 && i < len; i++) {
+        double w = (double)i / (double)len;
+        pcm[i] = (int16_t)lrint(w * pcm[i] + (1.0 - w) * last[i % p]);
+    }
+}
+
+static int pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb_kind *kind) {
     wzp_jb_out o;
     wzp_jb_pull(dec->jb, &o);
     *kind = o.kind;
     if (o.kind == WZP_JB_BUFFERING) {
         *n = (size_t)o.duration_ms * WZP_SAMPLES_PER_MS;
         memset(pcm, 0, *n * sizeof(int16_t));
+        dec->hist_n = 0;
         return WZP_OK;
     }
     dec->st.playout_ts_ms = o.timestamp_ms;
-    if (o.skipped != NULL) {
-        /* the buffer dropped a frame to shorten the delay: decoded and thrown away, it keeps
-         * the codec's state continuous (skipping it outright leaves the next frame's overlap
-         * with the wrong history: a 20 ms dip in a steady sound) */
-        size_t m = 0;
-        if (wzp_audio_decoder_decode(dec->audio, o.skipped_codec, o.skipped, o.skipped_len, pcm,
-                                     &m) != WZP_OK) {
-            m = 0; /* undecodable: the next frame starts from whatever state there is */
-        }
+    size_t a = 0;
+    if (o.skipped != NULL && wzp_audio_decoder_decode(dec->audio, o.skipped_codec, o.skipped,
+                                                      o.skipped_len, dec->ab, &a) != WZP_OK) {
+        a = 0; /* undecodable: the next frame starts from whatever state there is */
     }
     if (o.kind == WZP_JB_FRAME) {
         dec->st.frames_played++;
         dec->st.cn_frames += o.codec_id == WZP_CODEC_COMFORT_NOISE;
-        if (wzp_audio_decoder_decode(dec->audio, o.codec_id, o.data, o.len, pcm, n) == WZP_OK) {
+        size_t b = 0;
+        if (wzp_audio_decoder_decode(dec->audio, o.codec_id, o.data, o.len, dec->ab + a, &b) ==
+            WZP_OK) {
+            if (a == 0 || !shorten_periodic(dec, dec->ab, a, b, pcm, n)) {
+                memcpy(pcm, dec->ab + a, b * sizeof(int16_t)); /* the dropped frame just goes */
+                *n = b;
+            }
+            if (o.codec_id != WZP_CODEC_COMFORT_NOISE) {
+                if (dec->has_last_codec && is_codec2(o.codec_id) != is_codec2(dec->last_codec)) {
+                    bridge_codec_change(dec, pcm, *n);
+                }
+                dec->last_codec = o.codec_id;
+                dec->has_last_codec = true;
+            }
             return WZP_OK;
         }
         /* undecodable although authentic: conceal rather than play nothing */
     }
+    if (o.stretch && stretch_periodic(dec, (size_t)o.duration_ms * WZP_SAMPLES_PER_MS, pcm, n)) {
+        return WZP_OK; /* nothing was lost: not counted as concealment */
+    }
     bool from_fec = false;
-    dec->st.frames_concealed++;
+    dec->st.frames_concealed += !o.stretch;
     int rc = wzp_audio_decoder_conceal(dec->audio, o.codec_id, o.data, o.len, pcm, n, &from_fec);
-    dec->st.frames_from_lbrr += from_fec;
-    dec->st.frames_concealed -= from_fec; /* rebuilt from real data, not invented */
+    if (!o.stretch) {
+        dec->st.frames_from_lbrr += from_fec;
+        dec->st.frames_concealed -= from_fec; /* rebuilt from real data, not invented */
+    }
+    return rc;
+}
+
+int wzp_call_decoder_pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb_kind *kind) {
+    int rc = pull(dec, pcm, n, kind);
+    if (rc == WZP_OK && *kind != WZP_JB_BUFFERING) {
+        remember_output(dec, pcm, *n);
+    }
     return rc;
 }
 

@@ -189,7 +189,8 @@ static unsigned depth_ms(const wzp_jitter_buffer *jb, uint32_t from) {
 static void emit_frame(wzp_jitter_buffer *jb, wzp_jb_out *out) {
     jb_frame *f = &jb->frames[0];
     memcpy(jb->out_data, f->data, f->len);
-    *out = (wzp_jb_out){WZP_JB_FRAME, f->codec, f->ts, f->dur, jb->out_data, f->len, NULL, 0, 0};
+    *out = (wzp_jb_out){WZP_JB_FRAME, f->codec, f->ts, f->dur, jb->out_data,
+                        f->len,       NULL,     0,     0,      false};
     jb->play_ts = f->ts + f->dur;
     jb->last_dur = f->dur;
     jb->last_codec = f->codec;
@@ -198,7 +199,8 @@ static void emit_frame(wzp_jitter_buffer *jb, wzp_jb_out *out) {
 }
 
 static void emit_conceal(wzp_jitter_buffer *jb, wzp_jb_out *out, uint8_t codec, bool advance) {
-    *out = (wzp_jb_out){WZP_JB_CONCEAL, codec, jb->play_ts, jb->last_dur, NULL, 0, NULL, 0, 0};
+    *out =
+        (wzp_jb_out){WZP_JB_CONCEAL, codec, jb->play_ts, jb->last_dur, NULL, 0, NULL, 0, 0, false};
     if (jb->count > 0 && jb->frames[0].ts == jb->play_ts + jb->last_dur) {
         out->data = jb->frames[0].data; /* the next frame: its in-band FEC covers this one */
         out->len = jb->frames[0].len;
@@ -230,6 +232,7 @@ static bool adjust(wzp_jitter_buffer *jb, wzp_jb_out *out, uint8_t codec) {
         jb->since_adjust = 0;
     } else if (ema + jb->last_dur < target && depth + jb->last_dur < target && depth > 0) {
         emit_conceal(jb, out, codec, false); /* stretch: one extra frame, playout waits */
+        out->stretch = true;
         jb->st.concealed--;
         jb->st.stretched++;
         jb->since_adjust = 0;
@@ -252,7 +255,7 @@ static void jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
     if (!jb->started) {
         if (jb->count == 0 ||
             depth_ms(jb, jb->frames[0].ts) < jb->st.target_frames * (unsigned)jb->frames[0].dur) {
-            *out = (wzp_jb_out){WZP_JB_BUFFERING, 0, 0, 20, NULL, 0, NULL, 0, 0};
+            *out = (wzp_jb_out){WZP_JB_BUFFERING, 0, 0, 20, NULL, 0, NULL, 0, 0, false};
             return;
         }
         jb->started = true;
@@ -280,7 +283,7 @@ static void jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
             /* the sender has stopped (hung up, muted, gone): wait for its next talkspurt in
              * silence, buffering afresh, rather than concealing forever */
             jb->started = false;
-            *out = (wzp_jb_out){WZP_JB_BUFFERING, 0, 0, 20, NULL, 0, NULL, 0, 0};
+            *out = (wzp_jb_out){WZP_JB_BUFFERING, 0, 0, 20, NULL, 0, NULL, 0, 0, false};
             return;
         }
         jb->st.underruns++;
