@@ -225,11 +225,13 @@ static void remember_output(wzp_call_decoder *d, const int16_t *pcm, size_t n) {
     d->hist_n = keep + n;
 }
 
+/* `w` points PITCH_MAX samples or more into the history: `w - lag` is still inside it. */
 static double autocorr(const int16_t *w, size_t lag, double e0) {
+    const int16_t *v = w - lag;
     double c = 0, e1 = 0;
     for (size_t i = 0; i < PITCH_WIN; i++) {
-        c += (double)w[i] * w[i - lag];
-        e1 += (double)w[i - lag] * w[i - lag];
+        c += (double)w[i] * v[i];
+        e1 += (double)v[i] * v[i];
     }
     return e1 > 0 ? c / sqrt(e0 * e1) : 0;
 }
