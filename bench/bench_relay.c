@@ -36,6 +36,7 @@
 #include "wzp/mediaplane.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
+#include "wzp/addr.h"
 
 #define PAYLOAD     100
 #define SLICES      10 /* the 20 ms period is sent in 10 slices of 2 ms */
@@ -344,7 +345,7 @@ static int relay_run(const char *self_dir, unsigned n, unsigned rooms, unsigned 
         return WZP_ERR_IO;
     }
     socklen_t sl = 0;
-    int rc = wzp_sockaddr_parse(R.addr, &R.relay, &sl);
+    int rc = wzp_addr_parse(R.addr, &R.relay, &sl);
     R.c = calloc(n, sizeof(bclient));
     uv_loop_init(&R.loop);
     uv_timer_init(&R.loop, &R.tick);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "wzp/addr.h"
 #include "wzp/error.h"
 #include "wzp/transport.h"
 
@@ -87,10 +88,6 @@ void wzp_quic_endpoint_stats(const wzp_quic_endpoint *ep, wzp_quic_stats *out);
  * that came through a link), then flush what it queued. */
 void wzp_quic_endpoint_inject(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                               const struct sockaddr *from);
-
-/* Parse "IPv4:port" or "[IPv6]:port" (numeric only, port 0..65535). Errors: WZP_ERR_INVALID_ARG. */
-WZP_MUST_CHECK int wzp_sockaddr_parse(const char *text, struct sockaddr_storage *out,
-                                      socklen_t *len);
 
 /* Connect to "IP:port", asking for `sni`, accepting only a certificate whose SHA-256 is `pin`.
  * `pin` NULL accepts any certificate (trust on first use: the caller must check

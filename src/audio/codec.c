@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "wzp/audio.h"
+#include "wzp/alloc.h"
 
 #define C2_RATE          8000
 #define RESAMPLE_QUALITY 5
@@ -56,11 +57,11 @@ void wzp_audio_encoder_free(wzp_audio_encoder *enc) {
     if (enc->down != NULL) {
         speex_resampler_destroy(enc->down);
     }
-    free(enc);
+    wzp_free(enc);
 }
 
 int wzp_audio_encoder_new(unsigned codec_id, wzp_audio_encoder **out) {
-    wzp_audio_encoder *e = calloc(1, sizeof(*e));
+    wzp_audio_encoder *e = wzp_calloc(1, sizeof(*e));
     if (e == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -197,11 +198,11 @@ void wzp_audio_decoder_free(wzp_audio_decoder *dec) {
     if (dec->up != NULL) {
         speex_resampler_destroy(dec->up);
     }
-    free(dec);
+    wzp_free(dec);
 }
 
 int wzp_audio_decoder_new(wzp_audio_decoder **out) {
-    wzp_audio_decoder *d = calloc(1, sizeof(*d));
+    wzp_audio_decoder *d = wzp_calloc(1, sizeof(*d));
     if (d == NULL) {
         return WZP_ERR_NOMEM;
     }

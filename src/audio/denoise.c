@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "wzp/audio.h"
+#include "wzp/alloc.h"
 
 #define BLOCK       480
 #define SUPPRESS_DB (-30)
@@ -27,19 +28,19 @@ static int speex_process(wzp_denoiser *d, int16_t *pcm, size_t n) {
 static void speex_free(wzp_denoiser *d) {
     speex_denoiser *s = (speex_denoiser *)d;
     speex_preprocess_state_destroy(s->st);
-    free(s);
+    wzp_free(s);
 }
 
 static const wzp_denoiser_ops k_speex_ops = {"speexdsp", speex_process, speex_free};
 
 int wzp_denoiser_speex_new(bool agc, wzp_denoiser **out) {
-    speex_denoiser *s = calloc(1, sizeof(*s));
+    speex_denoiser *s = wzp_calloc(1, sizeof(*s));
     if (s == NULL) {
         return WZP_ERR_NOMEM;
     }
     s->st = speex_preprocess_state_init(BLOCK, WZP_SAMPLE_RATE);
     if (s->st == NULL) {
-        free(s);
+        wzp_free(s);
         return WZP_ERR_NOMEM;
     }
     spx_int32_t on = 1, off = 0, suppress = SUPPRESS_DB, agc_on = agc ? 1 : 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wzp/call.h"
+#include "wzp/alloc.h"
 
 #define FEC_MAX_FRAME   (WZP_MAX_CODEC_FRAME + WZP_MEDIA_OVERHEAD)
 #define WZP_TSM_HISTORY 2048 /* >= PITCH_WIN + PITCH_MAX */
@@ -62,11 +63,11 @@ void wzp_call_decoder_free(wzp_call_decoder *dec) {
     wzp_jb_free(dec->jb);
     wzp_audio_decoder_free(dec->audio);
     wzp_media_rx_wipe(&dec->keys);
-    free(dec);
+    wzp_free(dec);
 }
 
 int wzp_call_decoder_new(const wzp_call_config *cfg, wzp_call_decoder **out) {
-    wzp_call_decoder *d = calloc(1, sizeof(*d));
+    wzp_call_decoder *d = wzp_calloc(1, sizeof(*d));
     if (d == NULL) {
         return WZP_ERR_NOMEM;
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wzp/call.h"
+#include "wzp/alloc.h"
 
 #define FEC_MAX_FRAME (WZP_MAX_CODEC_FRAME + WZP_MEDIA_OVERHEAD)
 /* Every 8th packet carries a full header, every 3rd on a lossy link (the FEC ratio shows it): a
@@ -56,7 +57,7 @@ void wzp_call_encoder_free(wzp_call_encoder *enc) {
     wzp_fec_encoder_free(enc->fec);
     wzp_interleaver_free(enc->il);
     wzp_media_tx_wipe(&enc->tx);
-    free(enc);
+    wzp_free(enc);
 }
 
 static const wzp_profile *profile_of(wzp_tier t) {
@@ -70,7 +71,7 @@ int wzp_call_encoder_new(const wzp_call_config *cfg, const uint8_t key[WZP_KEY_S
         cfg->interleave_depth > WZP_INTERLEAVE_MAX_DEPTH) {
         return WZP_ERR_INVALID_ARG;
     }
-    wzp_call_encoder *e = calloc(1, sizeof(*e));
+    wzp_call_encoder *e = wzp_calloc(1, sizeof(*e));
     if (e == NULL) {
         return WZP_ERR_NOMEM;
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wzp/call.h"
+#include "wzp/alloc.h"
 
 void wzp_drift_init(wzp_drift *d) {
     memset(d, 0, sizeof(*d));
@@ -75,10 +76,10 @@ int wzp_sweep_run(const wzp_arrival *trace, size_t n, unsigned min_frames, unsig
     cfg.capacity = max_frames + 16 > cfg.capacity ? max_frames + 16 : cfg.capacity;
     cfg.max_payload = 1;
     wzp_jitter_buffer *jb = NULL;
-    double *delays = malloc(sizeof(double) * (n + 1));
+    double *delays = wzp_malloc(sizeof(double) * (n + 1));
     int rc = delays != NULL ? wzp_jb_new(&cfg, &jb) : WZP_ERR_NOMEM;
     if (rc != WZP_OK) {
-        free(delays);
+        wzp_free(delays);
         return rc;
     }
     double fastest = INFINITY; /* the smallest transit: the delay no buffer could avoid */
@@ -122,7 +123,7 @@ int wzp_sweep_run(const wzp_arrival *trace, size_t n, unsigned min_frames, unsig
         out->delay_p50_ms = delays[nd / 2];
         out->delay_p95_ms = delays[nd * 95 / 100];
     }
-    free(delays);
+    wzp_free(delays);
     wzp_jb_free(jb);
     return rc;
 }

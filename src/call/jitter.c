@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wzp/call.h"
+#include "wzp/alloc.h"
 
 #define STALE_MAX_MS 10000 /* further back than this, timestamps restarted */
 
@@ -67,16 +68,16 @@ int wzp_jb_new(const wzp_jb_config *cfg, wzp_jitter_buffer **out) {
         cfg->max_payload > 65536) {
         return WZP_ERR_INVALID_ARG;
     }
-    wzp_jitter_buffer *jb = calloc(1, sizeof(*jb));
+    wzp_jitter_buffer *jb = wzp_calloc(1, sizeof(*jb));
     if (jb == NULL) {
         return WZP_ERR_NOMEM;
     }
     jb->cfg = *cfg;
     jb->base_max = cfg->max_frames;
-    jb->frames = calloc(cfg->capacity, sizeof(jb_frame));
-    jb->storage = malloc((size_t)cfg->capacity * cfg->max_payload);
-    jb->out_data = malloc(cfg->max_payload);
-    jb->skip_data = malloc(cfg->max_payload);
+    jb->frames = wzp_calloc(cfg->capacity, sizeof(jb_frame));
+    jb->storage = wzp_malloc((size_t)cfg->capacity * cfg->max_payload);
+    jb->out_data = wzp_malloc(cfg->max_payload);
+    jb->skip_data = wzp_malloc(cfg->max_payload);
     if (jb->frames == NULL || jb->storage == NULL || jb->out_data == NULL ||
         jb->skip_data == NULL) {
         wzp_jb_free(jb);
@@ -93,11 +94,11 @@ int wzp_jb_new(const wzp_jb_config *cfg, wzp_jitter_buffer **out) {
 
 void wzp_jb_free(wzp_jitter_buffer *jb) {
     if (jb != NULL) {
-        free(jb->frames);
-        free(jb->storage);
-        free(jb->out_data);
-        free(jb->skip_data);
-        free(jb);
+        wzp_free(jb->frames);
+        wzp_free(jb->storage);
+        wzp_free(jb->out_data);
+        wzp_free(jb->skip_data);
+        wzp_free(jb);
     }
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "wzp/client.h"
+#include "wzp/alloc.h"
 
 #define RATE         48000
 #define ENV_SAMPLES  480 /* 10 ms envelope points */
@@ -183,10 +184,10 @@ static int analyse(const float *ref, size_t nref, const char *wav, const char *j
         return 1;
     }
     size_t nrec = (size_t)info.frames;
-    float *rec = malloc(sizeof(float) * (nrec + 1));
-    double *er = malloc(sizeof(double) * (nref / ENV_SAMPLES + 1));
-    double *ec = malloc(sizeof(double) * (nrec / ENV_SAMPLES + 1));
-    cJSON **lines = calloc(4096, sizeof(cJSON *));
+    float *rec = wzp_malloc(sizeof(float) * (nrec + 1));
+    double *er = wzp_malloc(sizeof(double) * (nref / ENV_SAMPLES + 1));
+    double *ec = wzp_malloc(sizeof(double) * (nrec / ENV_SAMPLES + 1));
+    cJSON **lines = wzp_calloc(4096, sizeof(cJSON *));
     size_t nl = 0;
     int rc = 0;
     if (rec == NULL || er == NULL || ec == NULL || lines == NULL) {
@@ -229,7 +230,7 @@ static int analyse(const float *ref, size_t nref, const char *wav, const char *j
         goto done;
     }
     size_t delay = lag * ENV_SAMPLES, nwin = (size_t)secs;
-    window *w = calloc(nwin, sizeof(window));
+    window *w = wzp_calloc(nwin, sizeof(window));
     if (w == NULL) {
         rc = 1;
         goto done;
@@ -333,16 +334,16 @@ static int analyse(const float *ref, size_t nref, const char *wav, const char *j
         fprintf(out, "echo test verdict: OK (%zu seconds judged, none impaired, quality steady)\n",
                 nwin - 1);
     }
-    free(w);
+    wzp_free(w);
 done:
     sf_close(f);
     for (size_t i = 0; i < nl; i++) {
         cJSON_Delete(lines[i]);
     }
-    free(lines);
-    free(rec);
-    free(er);
-    free(ec);
+    wzp_free(lines);
+    wzp_free(rec);
+    wzp_free(er);
+    wzp_free(ec);
     return rc;
 }
 
@@ -370,7 +371,7 @@ int wzp_client_echo_test(const wzp_client_options *o, FILE *out, FILE *err) {
     /* a room of our own unless one was asked for: nobody else hears the test */
     snprintf(room, sizeof(room), "echo-%08x%08x", randombytes_random(), randombytes_random());
     size_t n = (size_t)(secs * RATE);
-    float *ref = malloc(sizeof(float) * n);
+    float *ref = wzp_malloc(sizeof(float) * n);
     SF_INFO si = {.samplerate = RATE, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
     SNDFILE *sf = ref != NULL ? sf_open(sig, SFM_WRITE, &si) : NULL;
     int rc = 1;
@@ -453,6 +454,6 @@ done:
     } else {
         fprintf(err, "wzp-client: echo test files kept in %s\n", dir);
     }
-    free(ref);
+    wzp_free(ref);
     return rc;
 }

@@ -28,6 +28,7 @@
 #include "wzp/mediaplane.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
+#include "wzp/alloc.h"
 
 #define MAX_PEERS        32
 #define TICK_MS          20
@@ -183,13 +184,13 @@ static void take_sender_key(engine *e, peer *p, const wzp_signal *m) {
         return;
     }
     wzp_call_decoder_add_key(p->dec, key, key_id, uv_now(&e->loop));
-    if (e->o->drift_test && p->drift == NULL && (p->drift = malloc(sizeof(wzp_drift))) != NULL) {
+    if (e->o->drift_test && p->drift == NULL && (p->drift = wzp_malloc(sizeof(wzp_drift))) != NULL) {
         wzp_drift_init(p->drift);
     }
     if (e->o->sweep && p->trace == NULL) {
         p->trace_cap = (size_t)(e->duration_s * 50.0 * 1.2) + 100;
         p->trace_cap = p->trace_cap > SWEEP_MAX_FRAMES ? SWEEP_MAX_FRAMES : p->trace_cap;
-        p->trace = malloc(p->trace_cap * sizeof(wzp_arrival));
+        p->trace = wzp_malloc(p->trace_cap * sizeof(wzp_arrival));
     }
     wzp_call_decoder_observe(p->dec, on_frame, p);
     p->sid = sid;
@@ -898,8 +899,8 @@ static void cleanup(engine *e) {
     for (int i = 0; i < MAX_PEERS; i++) {
         wzp_hs_free(e->peers[i].hs);
         wzp_call_decoder_free(e->peers[i].dec);
-        free(e->peers[i].drift);
-        free(e->peers[i].trace);
+        wzp_free(e->peers[i].drift);
+        wzp_free(e->peers[i].trace);
     }
     wzp_call_encoder_free(e->enc);
     wzp_sender_key_wipe(&e->my_key);
@@ -916,7 +917,7 @@ static void cleanup(engine *e) {
 }
 
 int wzp_client_run(const wzp_client_options *o, FILE *out, FILE *err) {
-    engine *e = calloc(1, sizeof(*e));
+    engine *e = wzp_calloc(1, sizeof(*e));
     if (e == NULL) {
         return 1;
     }
@@ -1022,6 +1023,6 @@ done:
     uv_loop_close(&e->loop);
     final_report(e);
     cleanup(e);
-    free(e);
+    wzp_free(e);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "client/file_source.h"
+#include "wzp/alloc.h"
 
 #define CHUNK        1024 /* input frames read at a time */
 #define MAX_CHANNELS 8
@@ -77,7 +78,7 @@ int wzp_file_source_open(const char *path, wzp_file_source **out, char *why, siz
         sf_close(f);
         return WZP_ERR_OUT_OF_RANGE;
     }
-    wzp_file_source *s = calloc(1, sizeof(*s));
+    wzp_file_source *s = wzp_calloc(1, sizeof(*s));
     if (s == NULL) {
         sf_close(f);
         return WZP_ERR_NOMEM;
@@ -161,5 +162,5 @@ void wzp_file_source_close(wzp_file_source *s) {
         speex_resampler_destroy(s->rs);
     }
     sf_close(s->f);
-    free(s);
+    wzp_free(s);
 }

@@ -12,6 +12,7 @@
 
 #include "client/known_relays.h"
 #include "common/fs.h"
+#include "wzp/alloc.h"
 
 #define MAX_LINE 512
 
@@ -59,7 +60,7 @@ int wzp_known_relays_lookup(const char *path, const char *addr,
     if (f == NULL) {
         return errno == ENOENT ? WZP_ERR_EMPTY : WZP_ERR_IO;
     }
-    char *buf = malloc(WZP_KNOWN_RELAYS_MAX_FILE);
+    char *buf = wzp_malloc(WZP_KNOWN_RELAYS_MAX_FILE);
     if (buf == NULL) {
         fclose(f);
         return WZP_ERR_NOMEM;
@@ -68,7 +69,7 @@ int wzp_known_relays_lookup(const char *path, const char *addr,
     int extra = fgetc(f);
     fclose(f);
     int rc = extra != EOF ? WZP_ERR_TOO_LARGE : wzp_known_relays_find(buf, n, addr, fp);
-    free(buf);
+    wzp_free(buf);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "client/live_audio.h"
+#include "wzp/alloc.h"
 
 #define RING     16 /* frames each way: 320 ms, far more than the call keeps queued */
 #define TAIL_MS  200
@@ -99,7 +100,7 @@ static PaDeviceIndex find_device(const char *name, bool input) {
 
 int wzp_live_audio_open(const char *device, bool aec, wzp_live_audio **out, char *why,
                         size_t why_len) {
-    wzp_live_audio *a = calloc(1, sizeof(*a));
+    wzp_live_audio *a = wzp_calloc(1, sizeof(*a));
     if (a == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -109,7 +110,7 @@ int wzp_live_audio_open(const char *device, bool aec, wzp_live_audio **out, char
     PaError err = Pa_Initialize();
     if (err != paNoError) {
         snprintf(why, why_len, "PortAudio: %s", Pa_GetErrorText(err));
-        free(a);
+        wzp_free(a);
         return WZP_ERR_IO;
     }
     a->pa_up = true;
@@ -226,5 +227,5 @@ void wzp_live_audio_close(wzp_live_audio *a) {
     if (a->pa_up) {
         Pa_Terminate();
     }
-    free(a);
+    wzp_free(a);
 }

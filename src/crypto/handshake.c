@@ -3,7 +3,7 @@
  * that binds both identities, both ephemeral keys, the profiles and the channel; HKDF keys from
  * X25519 with the transcript hash as salt; HMAC key confirmation both ways before any media key
  * is handed out; rekeying; and a sealed channel for room sender keys. Sans-I/O: messages in,
- * messages out. The state lives in libsodium's guarded, locked memory and is wiped on free.
+ * messages out. The state is wiped on free.
  */
 #include <sodium.h>
 #include <string.h>
@@ -12,6 +12,8 @@
 #include "crypto/kdf.h"
 #include "proto/bytes.h"
 #include "wzp/crypto.h"
+#include "wzp/random.h"
+#include "wzp/alloc.h"
 
 #define OFFER_LABEL  "wzp/v1 call-offer"
 #define ANSWER_LABEL "wzp/v1 call-answer"
@@ -66,7 +68,7 @@ int wzp_hs_new(wzp_hs_role role, const wzp_identity *me, const uint8_t binding[W
     if (rc != WZP_OK) {
         return rc;
     }
-    wzp_handshake *hs = sodium_malloc(sizeof(*hs));
+    wzp_handshake *hs = wzp_malloc(sizeof(*hs));
     if (hs == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -75,14 +77,18 @@ int wzp_hs_new(wzp_hs_role role, const wzp_identity *me, const uint8_t binding[W
     hs->state = WZP_HS_START;
     hs->me = *me;
     memcpy(hs->binding, binding, WZP_BINDING_SIZE);
-    crypto_box_keypair(hs->eph_pk, hs->eph_sk); /* an X25519 key pair */
+    uint8_t eseed[crypto_box_SEEDBYTES];
+    wzp_random_buf(eseed, sizeof(eseed)); /* an X25519 key pair from the library's source */
+    crypto_box_seed_keypair(hs->eph_pk, hs->eph_sk, eseed);
+    sodium_memzero(eseed, sizeof(eseed));
     *out = hs;
     return WZP_OK;
 }
 
 void wzp_hs_free(wzp_handshake *hs) {
     if (hs != NULL) {
-        sodium_free(hs); /* zeroes the memory before releasing it */
+        sodium_memzero(hs, sizeof(*hs)); /* every secret of the handshake */
+        wzp_free(hs);
     }
 }
 
@@ -419,8 +425,10 @@ int wzp_hs_rekey(wzp_handshake *hs, wzp_signal **msg, uint8_t new_tx[WZP_KEY_SIZ
     if (hs->state != WZP_HS_ESTABLISHED) {
         return WZP_ERR_STATE;
     }
-    uint8_t esk[32], epk[32], dh[32];
-    crypto_box_keypair(epk, esk);
+    uint8_t esk[32], epk[32], dh[32], eseed[crypto_box_SEEDBYTES];
+    wzp_random_buf(eseed, sizeof(eseed));
+    crypto_box_seed_keypair(epk, esk, eseed);
+    sodium_memzero(eseed, sizeof(eseed));
     int rc = crypto_scalarmult(dh, esk, hs->peer_eph_pk) == 0 ? WZP_OK : WZP_ERR_CRYPTO;
     wzp_signal *m = rc == WZP_OK ? wzp_signal_new(WZP_SIG_REKEY) : NULL;
     if (rc == WZP_OK && m == NULL) {

@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "crypto/kdf.h"
 #include "wzp/crypto.h"
+#include "wzp/random.h"
 
 int wzp_identity_from_seed(const uint8_t seed[WZP_SEED_SIZE], wzp_identity *out) {
     int rc = wzp_crypto_init();
@@ -46,7 +47,7 @@ int wzp_identity_generate(wzp_identity *out) {
         return rc;
     }
     uint8_t seed[WZP_SEED_SIZE];
-    randombytes_buf(seed, sizeof(seed));
+    wzp_random_buf(seed, sizeof(seed));
     rc = wzp_identity_from_seed(seed, out);
     sodium_memzero(seed, sizeof(seed));
     return rc;

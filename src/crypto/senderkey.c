@@ -9,6 +9,7 @@
 #include "crypto/kdf.h"
 #include "proto/bytes.h"
 #include "wzp/crypto.h"
+#include "wzp/random.h"
 
 #define PLAIN_SIZE (4 + 1 + WZP_KEY_SIZE + 4)
 
@@ -19,7 +20,7 @@ int wzp_sender_key_new(uint32_t epoch, wzp_sender_key *out) {
     }
     out->epoch = epoch;
     out->step = 0;
-    randombytes_buf(out->chain, sizeof(out->chain));
+    wzp_random_buf(out->chain, sizeof(out->chain));
     return WZP_OK;
 }
 

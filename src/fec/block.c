@@ -10,6 +10,7 @@
 
 #include "proto/bytes.h"
 #include "wzp/fec.h"
+#include "wzp/alloc.h"
 
 #define DEFAULT_SLOTS      8
 #define DEFAULT_WINDOW     16
@@ -78,16 +79,16 @@ int wzp_fec_encoder_new(const wzp_fec_config *cfg, wzp_fec_encoder **out) {
     if (rc != WZP_OK) {
         return rc;
     }
-    wzp_fec_encoder *e = calloc(1, sizeof(*e));
+    wzp_fec_encoder *e = wzp_calloc(1, sizeof(*e));
     if (e == NULL) {
         return WZP_ERR_NOMEM;
     }
     e->cfg = *cfg;
     e->max_t = max_t;
     e->k = e->next_k = cfg->max_k;
-    e->frames = malloc((size_t)cfg->max_k * cfg->max_frame);
-    e->syms = malloc((size_t)cfg->max_k * max_t);
-    e->repairs = malloc((size_t)WZP_FEC_MAX_BLOCK_REPAIR * (1 + max_t));
+    e->frames = wzp_malloc((size_t)cfg->max_k * cfg->max_frame);
+    e->syms = wzp_malloc((size_t)cfg->max_k * max_t);
+    e->repairs = wzp_malloc((size_t)WZP_FEC_MAX_BLOCK_REPAIR * (1 + max_t));
     if (e->frames == NULL || e->syms == NULL || e->repairs == NULL) {
         wzp_fec_encoder_free(e);
         return WZP_ERR_NOMEM;
@@ -98,10 +99,10 @@ int wzp_fec_encoder_new(const wzp_fec_config *cfg, wzp_fec_encoder **out) {
 
 void wzp_fec_encoder_free(wzp_fec_encoder *enc) {
     if (enc != NULL) {
-        free(enc->frames);
-        free(enc->syms);
-        free(enc->repairs);
-        free(enc);
+        wzp_free(enc->frames);
+        wzp_free(enc->syms);
+        wzp_free(enc->repairs);
+        wzp_free(enc);
     }
 }
 
@@ -222,7 +223,7 @@ int wzp_fec_decoder_new(const wzp_fec_config *cfg, wzp_fec_decoder **out) {
     if (rc != WZP_OK) {
         return rc;
     }
-    wzp_fec_decoder *d = calloc(1, sizeof(*d));
+    wzp_fec_decoder *d = wzp_calloc(1, sizeof(*d));
     if (d == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -233,13 +234,13 @@ int wzp_fec_decoder_new(const wzp_fec_config *cfg, wzp_fec_decoder **out) {
     d->max_t = max_t;
     d->max_rep = cfg->max_k + 8;
     d->scratch_len = wzp_rq_decode_scratch_size(cfg->max_k, max_t);
-    d->in_syms = malloc((size_t)cfg->max_k * max_t);
-    d->out_syms = malloc((size_t)cfg->max_k * max_t);
-    d->scratch = malloc(d->scratch_len);
+    d->in_syms = wzp_malloc((size_t)cfg->max_k * max_t);
+    d->out_syms = wzp_malloc((size_t)cfg->max_k * max_t);
+    d->scratch = wzp_malloc(d->scratch_len);
     rc = (d->in_syms && d->out_syms && d->scratch) ? WZP_OK : WZP_ERR_NOMEM;
     for (unsigned i = 0; rc == WZP_OK && i < d->cfg.slots; i++) {
-        d->slots[i].src = malloc((size_t)cfg->max_k * cfg->max_frame);
-        d->slots[i].rep = malloc((size_t)d->max_rep * max_t);
+        d->slots[i].src = wzp_malloc((size_t)cfg->max_k * cfg->max_frame);
+        d->slots[i].rep = wzp_malloc((size_t)d->max_rep * max_t);
         if (d->slots[i].src == NULL || d->slots[i].rep == NULL) {
             rc = WZP_ERR_NOMEM;
         }
@@ -257,13 +258,13 @@ void wzp_fec_decoder_free(wzp_fec_decoder *dec) {
         return;
     }
     for (unsigned i = 0; i < MAX_SLOTS; i++) {
-        free(dec->slots[i].src);
-        free(dec->slots[i].rep);
+        wzp_free(dec->slots[i].src);
+        wzp_free(dec->slots[i].rep);
     }
-    free(dec->in_syms);
-    free(dec->out_syms);
-    free(dec->scratch);
-    free(dec);
+    wzp_free(dec->in_syms);
+    wzp_free(dec->out_syms);
+    wzp_free(dec->scratch);
+    wzp_free(dec);
 }
 
 wzp_fec_decoder_stats wzp_fec_decoder_get_stats(const wzp_fec_decoder *dec) {

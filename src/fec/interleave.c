@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "wzp/fec.h"
+#include "wzp/alloc.h"
 
 typedef struct il_entry {
     wzp_fec_packet pkt;
@@ -24,15 +25,15 @@ int wzp_interleaver_new(unsigned depth, size_t max_packets, size_t max_payload,
         max_payload == 0 || max_payload > 65536) {
         return WZP_ERR_INVALID_ARG;
     }
-    wzp_interleaver *il = calloc(1, sizeof(*il));
+    wzp_interleaver *il = wzp_calloc(1, sizeof(*il));
     if (il == NULL) {
         return WZP_ERR_NOMEM;
     }
     il->depth = depth;
     il->max_packets = max_packets;
     il->max_payload = max_payload;
-    il->entries = calloc((size_t)depth * max_packets, sizeof(il_entry));
-    il->payloads = malloc((size_t)depth * max_packets * max_payload);
+    il->entries = wzp_calloc((size_t)depth * max_packets, sizeof(il_entry));
+    il->payloads = wzp_malloc((size_t)depth * max_packets * max_payload);
     if (il->entries == NULL || il->payloads == NULL) {
         wzp_interleaver_free(il);
         return WZP_ERR_NOMEM;
@@ -46,9 +47,9 @@ int wzp_interleaver_new(unsigned depth, size_t max_packets, size_t max_payload,
 
 void wzp_interleaver_free(wzp_interleaver *il) {
     if (il != NULL) {
-        free(il->entries);
-        free(il->payloads);
-        free(il);
+        wzp_free(il->entries);
+        wzp_free(il->payloads);
+        wzp_free(il);
     }
 }
 

@@ -18,6 +18,7 @@
 #include "fec/gf256.h"
 #include "fec/rfc6330_tables.h"
 #include "wzp/fec.h"
+#include "wzp/alloc.h"
 
 struct wzp_rq_code {
     unsigned k_prime, j, s, h, w, l, p, p1;
@@ -221,7 +222,7 @@ static void fold_repair_rows(wzp_rq_code *c, const uint8_t *inv, uint8_t *lt) {
 
 static int build_code(size_t idx, wzp_rq_code **out) {
     const wzp__rq_systematic *row = &wzp__rq_table2[idx];
-    wzp_rq_code *c = calloc(1, sizeof(*c));
+    wzp_rq_code *c = wzp_calloc(1, sizeof(*c));
     if (c == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -237,8 +238,8 @@ static int build_code(size_t idx, wzp_rq_code **out) {
         c->p1++;
     }
     size_t ll = (size_t)c->l * c->l;
-    uint8_t *a = calloc(ll, 1), *inv = malloc(ll), *lt = malloc(c->l);
-    c->coef = calloc((size_t)WZP_RQ_MAX_REPAIR * c->k_prime, 1);
+    uint8_t *a = wzp_calloc(ll, 1), *inv = wzp_malloc(ll), *lt = wzp_malloc(c->l);
+    c->coef = wzp_calloc((size_t)WZP_RQ_MAX_REPAIR * c->k_prime, 1);
     int rc = (a && inv && lt && c->coef) ? WZP_OK : WZP_ERR_NOMEM;
     if (rc == WZP_OK) {
         build_ldpc(c, a);
@@ -252,12 +253,12 @@ static int build_code(size_t idx, wzp_rq_code **out) {
         fold_repair_rows(c, inv, lt);
         *out = c;
     } else {
-        free(c->coef);
-        free(c);
+        wzp_free(c->coef);
+        wzp_free(c);
     }
-    free(a);
-    free(inv);
-    free(lt);
+    wzp_free(a);
+    wzp_free(inv);
+    wzp_free(lt);
     return rc;
 }
 

@@ -9,6 +9,8 @@
 
 #include "wzp/metrics.h"
 #include "wzp/quic.h"
+#include "wzp/alloc.h"
+#include "wzp/addr.h"
 
 #define PAGE_START (64 * 1024)
 #define PAGE_MAX   (4 * 1024 * 1024)
@@ -74,10 +76,11 @@ static bool render(wzp_metrics_http *m, size_t *len) {
         if (m->page_cap * 2 > PAGE_MAX) {
             return false;
         }
-        char *bigger = realloc(m->page, m->page_cap * 2);
+        char *bigger = wzp_malloc(m->page_cap * 2);
         if (bigger == NULL) {
             return false;
         }
+        wzp_free(m->page);
         m->page = bigger;
         m->page_cap *= 2;
     }
@@ -118,14 +121,14 @@ int wzp_metrics_http_start(uv_loop_t *loop, const char *listen, wzp_metrics_rend
                            void *user, wzp_metrics_http **out) {
     struct sockaddr_storage ss;
     socklen_t sl = 0;
-    if (wzp_sockaddr_parse(listen, &ss, &sl) != WZP_OK) {
+    if (wzp_addr_parse(listen, &ss, &sl) != WZP_OK) {
         return WZP_ERR_INVALID_ARG;
     }
-    wzp_metrics_http *m = calloc(1, sizeof(*m));
-    char *page = malloc(PAGE_START);
+    wzp_metrics_http *m = wzp_calloc(1, sizeof(*m));
+    char *page = wzp_malloc(PAGE_START);
     if (m == NULL || page == NULL) {
-        free(m);
-        free(page);
+        wzp_free(m);
+        wzp_free(page);
         return WZP_ERR_NOMEM;
     }
     m->render = render_fn;
@@ -145,8 +148,8 @@ int wzp_metrics_http_start(uv_loop_t *loop, const char *listen, wzp_metrics_rend
         if (m->d != NULL) {
             MHD_stop_daemon(m->d);
         }
-        free(m->page);
-        free(m);
+        wzp_free(m->page);
+        wzp_free(m);
         return WZP_ERR_IO;
     }
     m->port = port->port;
@@ -167,8 +170,8 @@ static void on_close(uv_handle_t *h) {
     wzp_metrics_http *m = h->data;
     if (--m->open == 0) {
         MHD_stop_daemon(m->d); /* closes the epoll descriptor libuv no longer watches */
-        free(m->page);
-        free(m);
+        wzp_free(m->page);
+        wzp_free(m);
     }
 }
 

@@ -14,6 +14,8 @@
 
 #include "wzp/netsim.h"
 #include "wzp/quic.h"
+#include "wzp/alloc.h"
+#include "wzp/addr.h"
 
 #define MAX_CLIENTS 64
 #define POOL        4096
@@ -171,10 +173,6 @@ static void on_upstream(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
     }
 }
 
-static socklen_t alen(const struct sockaddr *a) {
-    return a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
 static void on_listen(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
                       unsigned flags) {
     client *self = u->data;
@@ -186,7 +184,7 @@ static void on_listen(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const str
     int ci = -1, free_ci = -1;
     for (int i = 0; i < MAX_CLIENTS; i++) {
         client *c = &px->clients[i];
-        if (c->used && memcmp(&c->addr, from, alen(from)) == 0) {
+        if (c->used && wzp_addr_equal((const struct sockaddr *)&c->addr, from)) {
             ci = i;
             break;
         }
@@ -201,7 +199,7 @@ static void on_listen(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const str
         client *c = &px->clients[free_ci];
         struct sockaddr_storage any;
         socklen_t sl;
-        if (wzp_sockaddr_parse(px->upstream.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0", &any,
+        if (wzp_addr_parse(px->upstream.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0", &any,
                                &sl) != WZP_OK ||
             uv_udp_init(px->loop, &c->up) != 0) {
             return;
@@ -213,7 +211,7 @@ static void on_listen(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const str
         c->used = true;
         c->px = px;
         memset(&c->addr, 0, sizeof(c->addr));
-        memcpy(&c->addr, from, alen(from));
+        wzp_addr_copy(&c->addr, from);
         c->up.data = c;
         uv_udp_recv_start(&c->up, on_alloc, on_upstream);
         ci = free_ci;
@@ -272,14 +270,14 @@ int wzp_netsim_run(const wzp_netsim_options *o, FILE *out, FILE *err) {
     memset(&px, 0, sizeof(px));
     px.o = *o;
     px.out = out;
-    if (wzp_sockaddr_parse(o->listen, &la, &sl) != WZP_OK ||
-        wzp_sockaddr_parse(o->upstream, &px.upstream, &sl) != WZP_OK) {
+    if (wzp_addr_parse(o->listen, &la, &sl) != WZP_OK ||
+        wzp_addr_parse(o->upstream, &px.upstream, &sl) != WZP_OK) {
         fprintf(err, "wzp-netsim: addresses must be IP:port or [IPv6]:port\n");
         return 2;
     }
-    px.pool = calloc(POOL, sizeof(pending));
-    px.heap = calloc(POOL, sizeof(unsigned));
-    px.freelist = calloc(POOL, sizeof(unsigned));
+    px.pool = wzp_calloc(POOL, sizeof(pending));
+    px.heap = wzp_calloc(POOL, sizeof(unsigned));
+    px.freelist = wzp_calloc(POOL, sizeof(unsigned));
     if (px.pool == NULL || px.heap == NULL || px.freelist == NULL) {
         fprintf(err, "wzp-netsim: out of memory\n");
         return 1;
@@ -334,8 +332,8 @@ int wzp_netsim_run(const wzp_netsim_options *o, FILE *out, FILE *err) {
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    free(px.pool);
-    free(px.heap);
-    free(px.freelist);
+    wzp_free(px.pool);
+    wzp_free(px.heap);
+    wzp_free(px.freelist);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "wzp/auth.h"
+#include "wzp/alloc.h"
 
 struct wzp_auth_req {
     wzp_auth *a;
@@ -121,7 +122,7 @@ static void req_free(wzp_auth_req *r) {
     curl_multi_remove_handle(a->multi, r->easy);
     curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->headers);
-    free(r->body);
+    wzp_free(r->body);
     if (r->prev != NULL) {
         r->prev->next = r->next;
     } else {
@@ -131,7 +132,7 @@ static void req_free(wzp_auth_req *r) {
         r->next->prev = r->prev;
     }
     a->inflight--;
-    free(r);
+    wzp_free(r);
 }
 
 static void finish(wzp_auth_req *r, CURLcode code) {
@@ -182,7 +183,7 @@ static void check_done(wzp_auth *a) {
 /* ---- libcurl <-> libuv --------------------------------------------------------------------- */
 
 static void watch_closed(uv_handle_t *h) {
-    free(h->data);
+    wzp_free(h->data);
 }
 
 static void on_sock(uv_poll_t *p, int status, int events) {
@@ -209,9 +210,9 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *user, void *s
         return 0;
     }
     if (w == NULL) {
-        w = calloc(1, sizeof(*w));
+        w = wzp_calloc(1, sizeof(*w));
         if (w == NULL || uv_poll_init_socket(a->loop, &w->poll, fd) != 0) {
-            free(w);
+            wzp_free(w);
             return -1;
         }
         w->fd = fd;
@@ -249,12 +250,12 @@ int wzp_auth_new(uv_loop_t *loop, const char *url, unsigned timeout_ms, wzp_auth
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         return WZP_ERR_IO;
     }
-    wzp_auth *a = calloc(1, sizeof(*a));
-    if (a == NULL || (a->url = strdup(url)) == NULL || (a->multi = curl_multi_init()) == NULL) {
+    wzp_auth *a = wzp_calloc(1, sizeof(*a));
+    if (a == NULL || (a->url = wzp_strndup(url, strlen(url))) == NULL || (a->multi = curl_multi_init()) == NULL) {
         if (a != NULL) {
-            free(a->url);
+            wzp_free(a->url);
         }
-        free(a);
+        wzp_free(a);
         return WZP_ERR_NOMEM;
     }
     a->loop = loop;
@@ -271,8 +272,8 @@ int wzp_auth_new(uv_loop_t *loop, const char *url, unsigned timeout_ms, wzp_auth
 
 static void auth_timer_closed(uv_handle_t *h) {
     wzp_auth *a = h->data;
-    free(a->url);
-    free(a);
+    wzp_free(a->url);
+    wzp_free(a);
 }
 
 void wzp_auth_free(wzp_auth *a) {
@@ -293,7 +294,7 @@ int wzp_auth_check(wzp_auth *a, const char *token, wzp_auth_cb cb, void *user, w
     if (a->inflight >= WZP_AUTH_MAX_INFLIGHT) {
         return WZP_ERR_FULL;
     }
-    wzp_auth_req *r = calloc(1, sizeof(*r));
+    wzp_auth_req *r = wzp_calloc(1, sizeof(*r));
     cJSON *j = cJSON_CreateObject();
     if (r == NULL || j == NULL || cJSON_AddStringToObject(j, "token", token) == NULL ||
         (r->body = cJSON_PrintUnformatted(j)) == NULL || (r->easy = curl_easy_init()) == NULL ||
@@ -301,9 +302,9 @@ int wzp_auth_check(wzp_auth *a, const char *token, wzp_auth_cb cb, void *user, w
         cJSON_Delete(j);
         if (r != NULL) {
             curl_easy_cleanup(r->easy);
-            free(r->body);
+            wzp_free(r->body);
         }
-        free(r);
+        wzp_free(r);
         return WZP_ERR_NOMEM;
     }
     cJSON_Delete(j);
@@ -324,8 +325,8 @@ int wzp_auth_check(wzp_auth *a, const char *token, wzp_auth_cb cb, void *user, w
     if (curl_multi_add_handle(a->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         curl_slist_free_all(r->headers);
-        free(r->body);
-        free(r);
+        wzp_free(r->body);
+        wzp_free(r);
         return WZP_ERR_NOMEM;
     }
     r->next = a->reqs;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wzp/relay.h"
+#include "wzp/addr.h"
 
 void wzp_relay_options_default(wzp_relay_options *o) {
     memset(o, 0, sizeof(*o));
@@ -30,7 +31,7 @@ int wzp_relay_probe_parse(const char *text, wzp_relay_probe_target *t) {
     memcpy(t->addr, text, alen);
     struct sockaddr_storage ss;
     socklen_t sl;
-    if (wzp_sockaddr_parse(t->addr, &ss, &sl) != WZP_OK) {
+    if (wzp_addr_parse(t->addr, &ss, &sl) != WZP_OK) {
         return WZP_ERR_INVALID_ARG;
     }
     if (at != NULL) {
@@ -71,7 +72,7 @@ static int get_addr(const cfg_ctx *c, const config_setting_t *s, char *out, size
     int rc = get_string(c, s, out, cap);
     struct sockaddr_storage ss;
     socklen_t sl;
-    if (rc == WZP_OK && wzp_sockaddr_parse(out, &ss, &sl) != WZP_OK) {
+    if (rc == WZP_OK && wzp_addr_parse(out, &ss, &sl) != WZP_OK) {
         return fail(c, s, "not an address of the form IP:port or [IPv6]:port");
     }
     return rc;

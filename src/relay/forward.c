@@ -17,6 +17,9 @@
 #include "wzp/mediaplane.h"
 #include "wzp/quic.h"
 #include "wzp/signal.h"
+#include "wzp/random.h"
+#include "wzp/alloc.h"
+#include "wzp/addr.h"
 
 #define TICK_MS        5
 #define CONNECT_GIVEUP 2000
@@ -45,10 +48,6 @@ struct wzp_forwarder {
     uint8_t buf[WZP_LINK_MAX_DATAGRAM + 64];
     wzp_forward_stats st;
 };
-
-static socklen_t addr_len(const struct sockaddr *a) {
-    return a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
 
 /* ---- the link ------------------------------------------------------------------------------ */
 
@@ -142,10 +141,9 @@ static void connect_remote(wzp_forwarder *f) {
 
 static tunnel *tunnel_for(wzp_forwarder *f, const struct sockaddr *from, uint64_t now) {
     tunnel *free_slot = NULL;
-    socklen_t l = addr_len(from);
     for (unsigned i = 0; i < f->max_tunnels; i++) {
         tunnel *t = &f->tunnels[i];
-        if (t->id != 0 && memcmp(&t->addr, from, l) == 0) {
+        if (t->id != 0 && wzp_addr_equal((const struct sockaddr *)&t->addr, from)) {
             return t;
         }
         if (t->id == 0 && free_slot == NULL) {
@@ -155,10 +153,9 @@ static tunnel *tunnel_for(wzp_forwarder *f, const struct sockaddr *from, uint64_
     if (free_slot == NULL) {
         return NULL; /* full: bounded like the sessions of a relay */
     }
-    memset(&free_slot->addr, 0, sizeof(free_slot->addr));
-    memcpy(&free_slot->addr, from, l);
+    wzp_addr_copy(&free_slot->addr, from);
     do {
-        free_slot->id = randombytes_random();
+        free_slot->id = wzp_random_u32();
     } while (free_slot->id == 0);
     free_slot->last_ms = now;
     f->st.tunnels_made++;
@@ -213,19 +210,19 @@ int wzp_forwarder_new(uv_loop_t *loop, const char *listen, const wzp_relay_probe
                       unsigned max_tunnels, wzp_forwarder **out) {
     struct sockaddr_storage ss;
     socklen_t sl = 0;
-    if (max_tunnels == 0 || wzp_sockaddr_parse(listen, &ss, &sl) != WZP_OK) {
+    if (max_tunnels == 0 || wzp_addr_parse(listen, &ss, &sl) != WZP_OK) {
         return WZP_ERR_INVALID_ARG;
     }
-    wzp_forwarder *f = calloc(1, sizeof(*f));
+    wzp_forwarder *f = wzp_calloc(1, sizeof(*f));
     if (f == NULL) {
         return WZP_ERR_NOMEM;
     }
     f->loop = loop;
     f->remote = *remote;
     f->max_tunnels = max_tunnels;
-    f->tunnels = calloc(max_tunnels, sizeof(tunnel));
+    f->tunnels = wzp_calloc(max_tunnels, sizeof(tunnel));
     int rc =
-        f->tunnels != NULL ? wzp_sockaddr_parse(remote->addr, &f->remote_addr, &sl) : WZP_ERR_NOMEM;
+        f->tunnels != NULL ? wzp_addr_parse(remote->addr, &f->remote_addr, &sl) : WZP_ERR_NOMEM;
     if (rc == WZP_OK) {
         rc = wzp_link_new(link_out, link_deliver, f, &f->link);
     }
@@ -244,8 +241,8 @@ int wzp_forwarder_new(uv_loop_t *loop, const char *listen, const wzp_relay_probe
     if (rc != WZP_OK) {
         wzp_quic_endpoint_free(f->ep);
         wzp_link_free(f->link);
-        free(f->tunnels);
-        free(f);
+        wzp_free(f->tunnels);
+        wzp_free(f);
         return rc;
     }
     f->udp.data = f;
@@ -272,8 +269,8 @@ static void closed(uv_handle_t *h) {
     wzp_forwarder *f = h->data;
     if (--f->open == 0) {
         wzp_link_free(f->link);
-        free(f->tunnels);
-        free(f);
+        wzp_free(f->tunnels);
+        wzp_free(f);
     }
 }
 

@@ -9,6 +9,7 @@
 
 #include "wzp/fec.h"
 #include "wzp/link.h"
+#include "wzp/alloc.h"
 
 #define T_RAW      0x01
 #define T_FEC      0x02
@@ -70,7 +71,7 @@ static int make_fec(wzp_link *l) {
 }
 
 int wzp_link_new(wzp_link_out_fn out, wzp_link_deliver_fn deliver, void *user, wzp_link **link) {
-    wzp_link *l = calloc(1, sizeof(*l));
+    wzp_link *l = wzp_calloc(1, sizeof(*l));
     if (l == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -91,7 +92,7 @@ void wzp_link_free(wzp_link *l) {
         wzp_fec_decoder_free(l->dec);
         sodium_memzero(&l->tx, sizeof(l->tx));
         sodium_memzero(&l->rx, sizeof(l->rx));
-        free(l);
+        wzp_free(l);
     }
 }
 

@@ -15,6 +15,8 @@
 #include "wzp/probe.h"
 #include "wzp/quic.h"
 #include "wzp/signal.h"
+#include "wzp/alloc.h"
+#include "wzp/addr.h"
 
 #define PROBE_MAGIC      0x50 /* 'P' */
 #define PROBE_LEN        13   /* magic, seq (u32), send time (u64 ms) */
@@ -231,7 +233,7 @@ int wzp_prober_new(uv_loop_t *loop, const wzp_relay_probe_target *targets, unsig
     if (n == 0 || n > WZP_RELAY_MAX_PROBES) {
         return WZP_ERR_INVALID_ARG;
     }
-    wzp_prober *p = calloc(1, sizeof(*p));
+    wzp_prober *p = wzp_calloc(1, sizeof(*p));
     if (p == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -243,7 +245,7 @@ int wzp_prober_new(uv_loop_t *loop, const wzp_relay_probe_target *targets, unsig
         t->cfg = targets[i];
         t->p = p;
         socklen_t sl = 0;
-        rc = wzp_sockaddr_parse(t->cfg.addr, &t->addr, &sl);
+        rc = wzp_addr_parse(t->cfg.addr, &t->addr, &sl);
         wzp_quic_endpoint **ep = t->addr.ss_family == AF_INET6 ? &p->ep6 : &p->ep4;
         if (rc == WZP_OK && *ep == NULL) {
             wzp_quic_config qc = {
@@ -257,7 +259,7 @@ int wzp_prober_new(uv_loop_t *loop, const wzp_relay_probe_target *targets, unsig
     if (rc != WZP_OK) {
         wzp_quic_endpoint_free(p->ep4);
         wzp_quic_endpoint_free(p->ep6);
-        free(p);
+        wzp_free(p);
         return rc;
     }
     uv_timer_init(loop, &p->tick);
@@ -268,7 +270,7 @@ int wzp_prober_new(uv_loop_t *loop, const wzp_relay_probe_target *targets, unsig
 }
 
 static void tick_closed(uv_handle_t *h) {
-    free(h->data);
+    wzp_free(h->data);
 }
 
 void wzp_prober_free(wzp_prober *p) {

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "wzp/relay.h"
+#include "wzp/random.h"
+#include "wzp/alloc.h"
 
 #define NONE UINT32_MAX
 
@@ -47,8 +49,8 @@ static int index_init(index_t *ix, size_t entries) {
     while (cap < 2 * entries) {
         cap *= 2;
     }
-    ix->keys = calloc(cap, sizeof(uint64_t));
-    ix->vals = malloc(cap * sizeof(uint32_t));
+    ix->keys = wzp_calloc(cap, sizeof(uint64_t));
+    ix->vals = wzp_malloc(cap * sizeof(uint32_t));
     if (ix->keys == NULL || ix->vals == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -115,16 +117,16 @@ static room_rec *find_room(const wzp_rooms *r, const char *room, uint64_t *key) 
 
 void wzp_rooms_free(wzp_rooms *r) {
     if (r != NULL) {
-        free(r->slots);
-        free(r->next);
-        free(r->prev);
-        free(r->room_of);
-        free(r->recs);
-        free(r->by_sid.keys);
-        free(r->by_sid.vals);
-        free(r->by_room.keys);
-        free(r->by_room.vals);
-        free(r);
+        wzp_free(r->slots);
+        wzp_free(r->next);
+        wzp_free(r->prev);
+        wzp_free(r->room_of);
+        wzp_free(r->recs);
+        wzp_free(r->by_sid.keys);
+        wzp_free(r->by_sid.vals);
+        wzp_free(r->by_room.keys);
+        wzp_free(r->by_room.vals);
+        wzp_free(r);
     }
 }
 
@@ -133,24 +135,24 @@ int wzp_rooms_new(const wzp_relay_config *cfg, wzp_rooms **out) {
         cfg->max_per_room > 10000) {
         return WZP_ERR_INVALID_ARG;
     }
-    wzp_rooms *r = calloc(1, sizeof(*r));
+    wzp_rooms *r = wzp_calloc(1, sizeof(*r));
     if (r == NULL) {
         return WZP_ERR_NOMEM;
     }
     r->cfg = *cfg;
     size_t n = cfg->max_sessions;
-    r->slots = calloc(n, sizeof(wzp_session));
-    r->next = malloc(n * sizeof(uint32_t));
-    r->prev = malloc(n * sizeof(uint32_t));
-    r->room_of = malloc(n * sizeof(uint32_t));
-    r->recs = calloc(n, sizeof(room_rec));
+    r->slots = wzp_calloc(n, sizeof(wzp_session));
+    r->next = wzp_malloc(n * sizeof(uint32_t));
+    r->prev = wzp_malloc(n * sizeof(uint32_t));
+    r->room_of = wzp_malloc(n * sizeof(uint32_t));
+    r->recs = wzp_calloc(n, sizeof(room_rec));
     if (r->slots == NULL || r->next == NULL || r->prev == NULL || r->room_of == NULL ||
         r->recs == NULL || index_init(&r->by_sid, n) != WZP_OK ||
         index_init(&r->by_room, n) != WZP_OK) {
         wzp_rooms_free(r);
         return WZP_ERR_NOMEM;
     }
-    crypto_shorthash_keygen(r->room_key);
+    wzp_random_buf(r->room_key, sizeof(r->room_key));
     *out = r;
     return WZP_OK;
 }
@@ -188,7 +190,7 @@ size_t wzp_rooms_active(const wzp_rooms *r) {
  * by those 2 bytes (SPEC §3.5). A room holds at most 10,000 members, far below 65,536. */
 static uint32_t fresh_sid(wzp_rooms *r, const room_rec *rec) {
     for (;;) {
-        uint32_t sid = randombytes_random() & 0x7FFFFFFFu; /* first bit clear: the media plane */
+        uint32_t sid = wzp_random_u32() & 0x7FFFFFFFu; /* first bit clear: the media plane */
         bool clash = sid == 0 || (sid & 0xFFFFu) == 0 || wzp_rooms_get(r, sid) != NULL;
         for (uint32_t i = rec != NULL ? rec->head : NONE; !clash && i != NONE; i = r->next[i]) {
             clash = (r->slots[i].sid & 0xFFFFu) == (sid & 0xFFFFu);

@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wzp/addr.h"
 #include "wzp/auth.h"
 #include "wzp/link.h"
 #include "wzp/mediaplane.h"
 #include "wzp/metrics.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
+#include "wzp/alloc.h"
 
 #define MAX_ROOM_FANOUT    1024
 #define MAX_DIRTY_ROOMS    32
@@ -227,10 +229,6 @@ static void start_media(wzp_relay_server *s, wzp_quic_conn *c, member *mb) {
     }
 }
 
-static socklen_t addr_len(const struct sockaddr *a) {
-    return a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
 /* ---- links: forwarding relays (forward mode) --------------------------------------------- */
 
 /* A link datagram for the forwarding relay. */
@@ -409,9 +407,9 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
             member *lm = s->links[i];
             if (lm != NULL && lm->sid == sid && lm->link != NULL) {
                 if (wzp_link_receive(lm->link, data, len, uv_now(s->loop)) == WZP_OK &&
-                    memcmp(&lm->addr, from, addr_len(from)) != 0) {
+                    memcmp(&lm->addr, from, wzp_addr_len(from)) != 0) {
                     memset(&lm->addr, 0, sizeof(lm->addr));
-                    memcpy(&lm->addr, from, addr_len(from)); /* roaming, as for members */
+                    memcpy(&lm->addr, from, wzp_addr_len(from)); /* roaming, as for members */
                 }
                 return true;
             }
@@ -424,9 +422,9 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     }
     s->media_in++;
     s->media_bytes_in += len;
-    if (memcmp(&mb->addr, from, addr_len(from)) != 0) {
+    if (memcmp(&mb->addr, from, wzp_addr_len(from)) != 0) {
         memset(&mb->addr, 0, sizeof(mb->addr));
-        memcpy(&mb->addr, from, addr_len(from)); /* roaming: an authentic packet moved it */
+        memcpy(&mb->addr, from, wzp_addr_len(from)); /* roaming: an authentic packet moved it */
     }
     wzp_rooms_touch(s->rooms, sid, uv_now(s->loop));
     if (plen == 0) {
@@ -553,7 +551,7 @@ static void route_peer(wzp_relay_server *s, wzp_quic_conn *c, const member *mb, 
 
 static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     wzp_relay_server *s = user;
-    member *mb = calloc(1, sizeof(*mb));
+    member *mb = wzp_calloc(1, sizeof(*mb));
     if (mb == NULL) {
         return -1;
     }
@@ -739,7 +737,7 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
         room_changed(s, mb->room);
     }
     wzp_quic_conn_set_user(c, NULL);
-    free(mb);
+    wzp_free(mb);
 }
 
 /* Once a second: members with no authentic media, keep-alive or signal for idle_ms are gone
@@ -760,13 +758,13 @@ static void on_sweep(uv_timer_t *t) {
 static void timer_closed(uv_handle_t *h) {
     timers *t = h->data;
     if (--t->open == 0) {
-        free(t);
+        wzp_free(t);
     }
 }
 
 int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
                          wzp_relay_server **out) {
-    wzp_relay_server *s = calloc(1, sizeof(*s));
+    wzp_relay_server *s = wzp_calloc(1, sizeof(*s));
     if (s == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -791,18 +789,18 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
         rc = wzp_quic_endpoint_new(loop, &qc, &s->ep);
     }
     if (rc == WZP_OK) {
-        s->t = calloc(1, sizeof(*s->t));
+        s->t = wzp_calloc(1, sizeof(*s->t));
         s->trunk_cap = cfg->rooms.max_sessions;
-        s->trunk_pending = calloc(s->trunk_cap, sizeof(member *));
+        s->trunk_pending = wzp_calloc(s->trunk_cap, sizeof(member *));
         rc = s->t != NULL && s->trunk_pending != NULL ? WZP_OK : WZP_ERR_NOMEM;
     }
     if (rc != WZP_OK) {
-        free(s->t);
-        free(s->trunk_pending);
+        wzp_free(s->t);
+        wzp_free(s->trunk_pending);
         wzp_quic_endpoint_free(s->ep);
         wzp_rooms_free(s->rooms);
         wzp_tls_identity_free(s->tls);
-        free(s);
+        wzp_free(s);
         return rc;
     }
     uv_timer_init(loop, &s->t->sweep);
@@ -829,8 +827,8 @@ void wzp_relay_server_free(wzp_relay_server *s) {
     wzp_quic_endpoint_free(s->ep); /* closes connections: on_closed frees each member */
     wzp_rooms_free(s->rooms);
     wzp_tls_identity_free(s->tls);
-    free(s->trunk_pending);
-    free(s);
+    wzp_free(s->trunk_pending);
+    wzp_free(s);
 }
 
 uint16_t wzp_relay_server_port(const wzp_relay_server *s) {

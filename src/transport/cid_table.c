@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "transport/cid_table.h"
+#include "wzp/random.h"
+#include "wzp/alloc.h"
 
 #define MIN_CAP 16 /* a power of two; the load stays at or below one half */
 
@@ -17,18 +19,18 @@ static size_t bucket(const wzp_cid_table *t, const uint8_t *id, size_t len) {
 
 int wzp_cid_table_init(wzp_cid_table *t, size_t max_count) {
     memset(t, 0, sizeof(*t));
-    t->slots = calloc(MIN_CAP, sizeof(*t->slots));
+    t->slots = wzp_calloc(MIN_CAP, sizeof(*t->slots));
     if (t->slots == NULL) {
         return WZP_ERR_NOMEM;
     }
     t->cap = MIN_CAP;
     t->max_count = max_count;
-    randombytes_buf(t->key, sizeof(t->key));
+    wzp_random_buf(t->key, sizeof(t->key));
     return WZP_OK;
 }
 
 void wzp_cid_table_free(wzp_cid_table *t) {
-    free(t->slots);
+    wzp_free(t->slots);
     sodium_memzero(t, sizeof(*t));
 }
 
@@ -44,7 +46,7 @@ static wzp_cid_slot *find(const wzp_cid_table *t, const uint8_t *id, size_t len)
 static int grow(wzp_cid_table *t) {
     wzp_cid_table bigger = *t;
     bigger.cap = t->cap * 2;
-    bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+    bigger.slots = wzp_calloc(bigger.cap, sizeof(*bigger.slots));
     if (bigger.slots == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -53,7 +55,7 @@ static int grow(wzp_cid_table *t) {
             *find(&bigger, t->slots[i].id, t->slots[i].len) = t->slots[i];
         }
     }
-    free(t->slots);
+    wzp_free(t->slots);
     *t = bigger;
     return WZP_OK;
 }

@@ -19,6 +19,9 @@
 #include "transport/tls_internal.h"
 #include "wzp/quic.h"
 #include "wzp/signal.h"
+#include "wzp/random.h"
+#include "wzp/alloc.h"
+#include "wzp/addr.h"
 
 #define CID_LEN  16
 #define MAX_CIDS 8 /* active_connection_id_limit we grant the peer */
@@ -127,14 +130,14 @@ static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
 
 static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
     (void)ctx;
-    randombytes_buf(dest, len);
+    wzp_random_buf(dest, len);
 }
 
 static int new_cid_cb(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
                       void *user) {
     wzp_quic_conn *c = user;
     (void)conn;
-    randombytes_buf(cid->data, cidlen);
+    wzp_random_buf(cid->data, cidlen);
     cid->datalen = cidlen;
     if (ngtcp2_crypto_generate_stateless_reset_token(token, c->ep->reset_secret,
                                                      sizeof(c->ep->reset_secret), cid) != 0 ||
@@ -535,8 +538,8 @@ static void conn_free(wzp_quic_conn *c) {
     if (c->cred != NULL) {
         gnutls_certificate_free_credentials(c->cred);
     }
-    free(c->sendbuf);
-    free(c->reader);
+    wzp_free(c->sendbuf);
+    wzp_free(c->reader);
     c->conn = NULL;
     c->tls = NULL;
     c->cred = NULL;
@@ -547,7 +550,7 @@ static void conn_free(wzp_quic_conn *c) {
 }
 
 static void timer_closed(uv_handle_t *h) {
-    free(h->data);
+    wzp_free(h->data);
 }
 
 static wzp_quic_conn *conn_alloc(wzp_quic_endpoint *ep, const struct sockaddr *remote,
@@ -555,16 +558,16 @@ static wzp_quic_conn *conn_alloc(wzp_quic_endpoint *ep, const struct sockaddr *r
     if (ep->nconns >= WZP_QUIC_MAX_CONNS) {
         return NULL;
     }
-    wzp_quic_conn *c = calloc(1, sizeof(*c));
+    wzp_quic_conn *c = wzp_calloc(1, sizeof(*c));
     if (c == NULL) {
         return NULL;
     }
-    c->sendbuf = malloc(WZP_QUIC_SEND_BUFFER);
-    c->reader = malloc(sizeof(*c->reader));
+    c->sendbuf = wzp_malloc(WZP_QUIC_SEND_BUFFER);
+    c->reader = wzp_malloc(sizeof(*c->reader));
     if (c->sendbuf == NULL || c->reader == NULL) {
-        free(c->sendbuf);
-        free(c->reader);
-        free(c);
+        wzp_free(c->sendbuf);
+        wzp_free(c->reader);
+        wzp_free(c);
         return NULL;
     }
     wzp_frame_reader_init(c->reader);
@@ -637,7 +640,7 @@ static bool want_retry(const wzp_quic_endpoint *ep) {
 static void send_retry(wzp_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const struct sockaddr *from,
                        socklen_t from_len) {
     ngtcp2_cid scid = {.datalen = CID_LEN};
-    randombytes_buf(scid.data, CID_LEN);
+    wzp_random_buf(scid.data, CID_LEN);
     uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN], buf[MAX_PKT];
     ngtcp2_ssize tlen = ngtcp2_crypto_generate_retry_token(
         token, ep->retry_secret, sizeof(ep->retry_secret), hd->version,
@@ -682,7 +685,7 @@ static void accept_conn(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     c->server = true;
     ep->handshaking++;
     ngtcp2_cid scid = {.datalen = CID_LEN};
-    randombytes_buf(scid.data, CID_LEN);
+    wzp_random_buf(scid.data, CID_LEN);
     ngtcp2_callbacks cb;
     ngtcp2_settings settings;
     ngtcp2_transport_params params;
@@ -714,19 +717,6 @@ static void accept_conn(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     conn_read(c, data, len, from, from_len);
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b) {
-    if (a->ss_family != b->sa_family) {
-        return false;
-    }
-    if (b->sa_family == AF_INET) {
-        const struct sockaddr_in *x = (const struct sockaddr_in *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a, *y = (const void *)b;
-    return x->sin6_port == y->sin6_port &&
-           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-}
-
 /* A short-header packet for no connection we know may be our server's stateless reset: its
  * DCID is random and its last 16 bytes are the token the server gave us. Checked before the
  * media plane sees the packet (which would take anything from the relay's address), at the
@@ -740,7 +730,7 @@ static bool stateless_reset_for_us(wzp_quic_endpoint *ep, const uint8_t *data, s
     const uint8_t *tail = data + len - NGTCP2_STATELESS_RESET_TOKENLEN;
     for (wzp_quic_conn *c = ep->conns; c != NULL; c = c->next) {
         if (!c->server && c->has_peer_token && !c->closed && !c->lingering &&
-            same_addr(&c->remote, from) &&
+            wzp_addr_equal((const struct sockaddr *)&c->remote, from) &&
             sodium_memcmp(tail, c->peer_token, NGTCP2_STATELESS_RESET_TOKENLEN) == 0) {
             conn_read(c, data, len, from, from_len);
             return true;
@@ -773,7 +763,7 @@ static void stray_short(wzp_quic_endpoint *ep, size_t len, const struct sockaddr
     ngtcp2_cid_init(&dcid, vc->dcid, vc->dcidlen);
     uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[64], buf[64];
     size_t size = len - 1 < sizeof(buf) ? len - 1 : sizeof(buf);
-    randombytes_buf(rnd, sizeof(rnd));
+    wzp_random_buf(rnd, sizeof(rnd));
     if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->reset_secret,
                                                      sizeof(ep->reset_secret), &dcid) != 0) {
         return;
@@ -845,8 +835,7 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
 
 static void handle_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                             const struct sockaddr *from) {
-    socklen_t from_len =
-        from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    socklen_t from_len = wzp_addr_len(from);
     ngtcp2_version_cid vc;
     int rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, CID_LEN);
     if (rv != 0) {
@@ -900,48 +889,8 @@ void wzp_virtual_addr_parts(const struct sockaddr *a, uint32_t *link, uint32_t *
     *tunnel = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
 }
 
-int wzp_sockaddr_parse(const char *text, struct sockaddr_storage *out, socklen_t *len) {
-    char host[128];
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || (size_t)(colon - text) >= sizeof(host) || colon == text) {
-        return WZP_ERR_INVALID_ARG;
-    }
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    const char *p = colon + 1;
-    long port = 0;
-    if (*p == '\0' || strlen(p) > 5) {
-        return WZP_ERR_INVALID_ARG;
-    }
-    for (; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9') {
-            return WZP_ERR_INVALID_ARG;
-        }
-        port = port * 10 + (*p - '0');
-    }
-    if (port > 65535) {
-        return WZP_ERR_INVALID_ARG;
-    }
-    char *h = host;
-    size_t hl = strlen(h);
-    if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') { /* [v6]:port */
-        h[hl - 1] = '\0';
-        h++;
-    }
-    memset(out, 0, sizeof(*out));
-    if (uv_ip4_addr(h, (int)port, (struct sockaddr_in *)out) == 0) {
-        *len = sizeof(struct sockaddr_in);
-        return WZP_OK;
-    }
-    if (uv_ip6_addr(h, (int)port, (struct sockaddr_in6 *)out) == 0) {
-        *len = sizeof(struct sockaddr_in6);
-        return WZP_OK;
-    }
-    return WZP_ERR_INVALID_ARG;
-}
-
 int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_endpoint **out) {
-    wzp_quic_endpoint *ep = calloc(1, sizeof(*ep));
+    wzp_quic_endpoint *ep = wzp_calloc(1, sizeof(*ep));
     if (ep == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -950,16 +899,16 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
     if (cfg->identity != NULL) {
         memcpy(ep->reset_secret, wzp__tls_identity_reset_secret(cfg->identity), 32);
     } else {
-        randombytes_buf(ep->reset_secret, sizeof(ep->reset_secret));
+        wzp_random_buf(ep->reset_secret, sizeof(ep->reset_secret));
     }
-    randombytes_buf(ep->retry_secret, sizeof(ep->retry_secret));
+    wzp_random_buf(ep->retry_secret, sizeof(ep->retry_secret));
     ep->reset_budget = RESETS_PER_SEC;
     ep->reset_refill_ms = uv_now(loop);
     if (wzp_cid_table_init(&ep->cidtab, WZP_QUIC_MAX_CONNS * CONN_CIDS) != WZP_OK) {
-        free(ep);
+        wzp_free(ep);
         return WZP_ERR_NOMEM;
     }
-    int rc = wzp_sockaddr_parse(cfg->bind, &ep->local, &ep->local_len);
+    int rc = wzp_addr_parse(cfg->bind, &ep->local, &ep->local_len);
     if (rc == WZP_OK && cfg->identity != NULL) {
         gnutls_x509_crt_t crt = wzp__tls_identity_crt(cfg->identity);
         if (gnutls_certificate_allocate_credentials(&ep->server_cred) != 0 ||
@@ -971,8 +920,8 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
     if (rc == WZP_OK) {
         /* an accepting endpoint (a relay) reads up to RECV_BATCH datagrams per recvmmsg */
         ep->slab_len = cfg->identity != NULL ? RECV_SLOT * RECV_BATCH : RECV_SLOT;
-        ep->slab = malloc(ep->slab_len);
-        ep->batch = calloc(1, sizeof(*ep->batch));
+        ep->slab = wzp_malloc(ep->slab_len);
+        ep->batch = wzp_calloc(1, sizeof(*ep->batch));
         rc = ep->slab != NULL && ep->batch != NULL ? WZP_OK : WZP_ERR_NOMEM;
     }
     unsigned udp_flags = AF_UNSPEC | (cfg->identity != NULL ? UV_UDP_RECVMMSG : 0);
@@ -985,10 +934,10 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
             gnutls_certificate_free_credentials(ep->server_cred);
         }
         wzp_cid_table_free(&ep->cidtab);
-        free(ep->slab);
-        free(ep->batch);
+        wzp_free(ep->slab);
+        wzp_free(ep->batch);
         sodium_memzero(ep, sizeof(*ep));
-        free(ep); /* (a failed uv_udp_init leaves nothing to close) */
+        wzp_free(ep); /* (a failed uv_udp_init leaves nothing to close) */
         return rc;
     }
     if (cfg->identity != NULL) {
@@ -1019,10 +968,10 @@ static void udp_closed(uv_handle_t *h) {
         gnutls_certificate_free_credentials(ep->server_cred);
     }
     wzp_cid_table_free(&ep->cidtab);
-    free(ep->slab);
-    free(ep->batch);
+    wzp_free(ep->slab);
+    wzp_free(ep->batch);
     sodium_memzero(ep, sizeof(*ep)); /* the reset and retry secrets */
-    free(ep);
+    wzp_free(ep);
 }
 
 void wzp_quic_endpoint_stats(const wzp_quic_endpoint *ep, wzp_quic_stats *out) {
@@ -1047,7 +996,7 @@ int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
                      const uint8_t pin[WZP_TLS_FINGERPRINT_SIZE], wzp_quic_conn **out) {
     struct sockaddr_storage remote;
     socklen_t rlen = 0;
-    int rc = wzp_sockaddr_parse(addr, &remote, &rlen);
+    int rc = wzp_addr_parse(addr, &remote, &rlen);
     if (rc != WZP_OK) {
         return rc;
     }
@@ -1061,8 +1010,8 @@ int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
         c->pinned = true;
     }
     ngtcp2_cid dcid = {.datalen = CID_LEN}, scid = {.datalen = CID_LEN};
-    randombytes_buf(dcid.data, CID_LEN);
-    randombytes_buf(scid.data, CID_LEN);
+    wzp_random_buf(dcid.data, CID_LEN);
+    wzp_random_buf(scid.data, CID_LEN);
     add_cid(c, &scid);
     ngtcp2_callbacks cb;
     ngtcp2_settings settings;
@@ -1204,8 +1153,7 @@ void wzp_quic_queue_commit(wzp_quic_endpoint *ep, size_t len, const struct socka
         return;
     }
     size_t i = b->n++;
-    socklen_t tl =
-        to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    socklen_t tl = wzp_addr_len(to);
     memcpy(&b->to[i], to, tl);
     b->iov[i] = (struct iovec){b->data[i], len};
     b->msg[i] = (struct mmsghdr){

@@ -17,6 +17,7 @@
 #include "transport/tls_internal.h"
 #include "wzp/crypto.h"
 #include "wzp/transport.h"
+#include "wzp/alloc.h"
 
 struct wzp_tls_identity {
     gnutls_x509_privkey_t key;
@@ -38,7 +39,7 @@ void wzp_tls_identity_free(wzp_tls_identity *id) {
     }
     gnutls_free(id->der.data);
     sodium_memzero(id, sizeof(*id));
-    free(id);
+    wzp_free(id);
 }
 
 static int make_key(wzp_tls_identity *id, const uint8_t seed[32]) {
@@ -91,7 +92,7 @@ int wzp_tls_identity_from_seed(const uint8_t seed[32], wzp_tls_identity **out) {
     if (rc != WZP_OK) {
         return rc;
     }
-    wzp_tls_identity *id = calloc(1, sizeof(*id));
+    wzp_tls_identity *id = wzp_calloc(1, sizeof(*id));
     if (id == NULL) {
         return WZP_ERR_NOMEM;
     }

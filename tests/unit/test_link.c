@@ -3,6 +3,7 @@
 
 #include "wzp/link.h"
 #include "wzp/quic.h"
+#include "wzp/addr.h"
 
 #define MAXQ 4096
 
@@ -196,11 +197,11 @@ static void test_virtual_addresses(void **state) {
     wzp_virtual_addr_parts((const struct sockaddr *)&v, &link, &tunnel);
     assert_int_equal(link, 0x0102);
     assert_int_equal(tunnel, 0xdeadbeef);
-    assert_int_equal(wzp_sockaddr_parse("[fd77:7a70:6c6b::1]:5", &r, &l), WZP_OK);
+    assert_int_equal(wzp_addr_parse("[fd77:7a70:6c6b::1]:5", &r, &l), WZP_OK);
     assert_true(wzp_virtual_addr_is((const struct sockaddr *)&r)); /* such sources are dropped */
-    assert_int_equal(wzp_sockaddr_parse("[fd77:7a70:6c6c::1]:5", &r, &l), WZP_OK);
+    assert_int_equal(wzp_addr_parse("[fd77:7a70:6c6c::1]:5", &r, &l), WZP_OK);
     assert_false(wzp_virtual_addr_is((const struct sockaddr *)&r));
-    assert_int_equal(wzp_sockaddr_parse("127.0.0.1:5", &r, &l), WZP_OK);
+    assert_int_equal(wzp_addr_parse("127.0.0.1:5", &r, &l), WZP_OK);
     assert_false(wzp_virtual_addr_is((const struct sockaddr *)&r));
 }
 
