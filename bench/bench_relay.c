@@ -33,7 +33,7 @@
 #include "bench.h"
 #include "bench_util.h"
 #include "wzp/crypto.h"
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 #include "wzp/addr.h"
@@ -153,7 +153,7 @@ static int rc_on_established(wzp_quic_conn *c, const char *sni, void *user) {
     uint8_t buf[4096];
     size_t n = 0;
     if (wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter) != WZP_OK ||
-        wzp_relay_make_join(&cl->id, exporter, "bench", &join) != WZP_OK ||
+        wzp_join_sign(&cl->id, exporter, "bench", &join) != WZP_OK ||
         wzp_signal_encode(join, buf, sizeof(buf), &n) != WZP_OK ||
         wzp_quic_send_signal(c, buf, n) != WZP_OK) {
         wzp_signal_free(join);

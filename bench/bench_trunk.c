@@ -6,7 +6,7 @@
 
 #include "bench.h"
 #include "bench_util.h"
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 #include "wzp/proto.h"
 
 #define PKT      100

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const uint8_t key[32] = {3, 1, 4, 1, 5};

@@ -26,14 +26,18 @@ static void deliver(void *user, uint32_t tunnel, const uint8_t *d, size_t len) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static const uint8_t k1[32] = {1}, k2[32] = {2};
+    static const uint8_t exporter[32] = {1};
     wzp_link *rx;
     if (wzp_link_new(out, deliver, NULL, &rx) != WZP_OK) {
         return 0;
     }
-    wzp_link_set_session(rx, 9, k1, k2);
-    wzp_hop_tx hop;
-    wzp_hop_tx_init(&hop, 9, k2);
+    wzp_hop_session ends[2];
+    if (wzp_hop_session_init(&ends[0], WZP_HOP_RELAY, 0x09000000u, exporter) != WZP_OK ||
+        wzp_hop_session_init(&ends[1], WZP_HOP_CLIENT, 0x09000000u, exporter) != WZP_OK) {
+        abort();
+    }
+    wzp_link_set_session(rx, &ends[0]);
+    wzp_hop_tx hop = ends[1].tx;
     uint64_t now = 0;
     while (size > 1) {
         size_t n = data[0];

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <uv.h>
 
-#include "transport/quic_internal.h"
+#include "transport/endpoint_internal.h"
 
 static uv_loop_t g_loop;
 static wzp_quic_endpoint *g_ep;

@@ -228,6 +228,25 @@ WZP_MUST_CHECK int wzp_hs_seal(wzp_handshake *hs, const uint8_t *pt, size_t len,
 WZP_MUST_CHECK int wzp_hs_open(wzp_handshake *hs, const uint8_t *in, size_t len, uint8_t *out,
                                size_t cap, size_t *written);
 
+/* ---- joining a relay (SPEC §8) ------------------------------------------------------------
+ * A member proves its identity to a relay with RegisterPresence {identity_pub, signature,
+ * alias}: an Ed25519 signature over "wzp/v1 join\0" || the TLS exporter (WZP_JOIN_EXPORTER) of
+ * the connection it joins on, so a registration captured on one connection is worthless on any
+ * other. */
+
+#define WZP_JOIN_LABEL    "wzp/v1 join"
+#define WZP_JOIN_EXPORTER "EXPORTER-wzp-join"
+
+/* The signed RegisterPresence for the connection whose join exporter is `exporter`.
+ * Errors: WZP_ERR_NOMEM, WZP_ERR_TOO_LARGE (alias). */
+WZP_MUST_CHECK int wzp_join_sign(const wzp_identity *id, const uint8_t exporter[32],
+                                 const char *alias, wzp_signal **msg);
+/* Check a RegisterPresence against the join exporter of the connection it arrived on; the
+ * signer's fingerprint goes to `fp`. Errors: WZP_ERR_INVALID_ARG (not a RegisterPresence),
+ * WZP_ERR_AUTH (bad or missing signature, or signed for another connection). */
+WZP_MUST_CHECK int wzp_join_verify(const wzp_signal *msg, const uint8_t exporter[32],
+                                   uint8_t fp[WZP_FINGERPRINT_SIZE]);
+
 /* ---- room sender keys (SFrame-style, RFC 9605) --------------------------------------------
  * Each member encrypts its media with its own sender key and gives that key to every other
  * member inside their pairwise channel. A join or leave starts a new epoch with a fresh random

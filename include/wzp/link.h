@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "wzp/error.h"
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,10 +51,8 @@ typedef struct wzp_link wzp_link;
 WZP_MUST_CHECK int wzp_link_new(wzp_link_out_fn out, wzp_link_deliver_fn deliver, void *user,
                                 wzp_link **link);
 void wzp_link_free(wzp_link *l);
-/* (Re)key for a new link session: our sending and receiving hop keys. Drops FEC state. */
-void wzp_link_set_session(wzp_link *l, uint32_t sid, const uint8_t tx_key[WZP_KEY_SIZE],
-                          const uint8_t rx_key[WZP_KEY_SIZE]);
-bool wzp_link_ready(const wzp_link *l);
+/* (Re)key for a new link session (copied: its counters too). Drops FEC state. */
+void wzp_link_set_session(wzp_link *l, const wzp_hop_session *hop);
 /* Carry one client datagram. Errors: WZP_ERR_STATE (no session), WZP_ERR_TOO_LARGE. */
 WZP_MUST_CHECK int wzp_link_send(wzp_link *l, uint32_t tunnel, const uint8_t *data, size_t len,
                                  uint64_t now_ms);

@@ -1,9 +1,16 @@
 /*
- * The QUIC control plane (ngtcp2 0.12 + GnuTLS on a libuv loop). One UDP socket per endpoint
- * accepts connections (when it has a TLS identity) and initiates them. Each connection carries
- * signalling on one long-lived bidirectional stream opened by the client, framed as 4-byte
- * length + JSON (wzp_frame_*). The server learns the room from the TLS SNI; clients pin the
- * server certificate's SHA-256. Keep-alive 5 s, idle timeout 30 s, ALPN "wzp".
+ * The endpoint and its QUIC connections (ngtcp2 0.12 + GnuTLS on a libuv loop).
+ *
+ * An endpoint owns one UDP socket (src/transport/endpoint.c). Every datagram it receives is
+ * classed by its first byte (wzp_demux_classify): QUIC goes to the connections, everything else
+ * (media hop datagrams, STUN, garbage) to the owner's on_datagram. It sends queued datagrams in
+ * one sendmmsg per receive batch, and can have virtual peers reached through a callback.
+ *
+ * A connection (src/transport/quic.c) is accepted (when the endpoint has a TLS identity) or
+ * initiated. Each carries signalling on one long-lived bidirectional stream opened by the
+ * client, framed as 4-byte length + JSON (wzp_frame_*). The server learns the room from the TLS
+ * SNI; clients pin the server certificate's SHA-256. Keep-alive 5 s, idle timeout 30 s, ALPN
+ * "wzp".
  */
 #ifndef WZP_QUIC_H
 #define WZP_QUIC_H
@@ -43,8 +50,9 @@ typedef struct wzp_quic_callbacks {
     void (*on_signal)(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user);
     /* The connection is gone (`error` 0 for a clean close); the handle is invalid afterwards. */
     void (*on_closed)(wzp_quic_conn *c, int error, const char *reason, void *user);
-    /* A datagram that is not for a known QUIC connection (the media plane shares the socket).
-     * Return true if it was taken; false lets the endpoint try it as a new QUIC connection. */
+    /* A datagram that may be media (step 5 of the rule below). Return true when it names a
+     * media session of yours (whatever you then make of it: authentic, forged, replayed), false
+     * when it names none: the endpoint then treats it as a stray QUIC short header. */
     bool (*on_datagram)(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                         const struct sockaddr *from, void *user);
 } wzp_quic_callbacks;
@@ -69,11 +77,36 @@ void wzp_virtual_addr_make(uint32_t link, uint32_t tunnel, struct sockaddr_stora
 bool wzp_virtual_addr_is(const struct sockaddr *a);
 void wzp_virtual_addr_parts(const struct sockaddr *a, uint32_t *link, uint32_t *tunnel);
 
+/* ---- one socket, several protocols (docs/PROTOCOL.md §10) ----------------------------------
+ * ngtcp2 0.12 greases QUIC's fixed bit (RFC 9287) and cannot be told not to, so a short-header
+ * QUIC packet may begin with any byte 0x00..0x7F: the first byte alone cannot tell it from media.
+ * The endpoint applies this rule, in this order, to every datagram:
+ *   1. empty                                                        -> dropped
+ *   2. first bit set: a long header (the form bit is never greased) -> QUIC
+ *   3. first byte 0x00..0x03 and STUN's magic cookie at bytes 4..7  -> STUN (reserved: dropped)
+ *   4. bytes 1..16 name one of this endpoint's QUIC connections, or it is a stateless reset for
+ *      a connection this endpoint opened                             -> QUIC
+ *   5. first byte 0x04..0x3F (a media session id, wzp/hop.h) and the owner's on_datagram says
+ *      the session is its own                                        -> media
+ *   6. anything else                                                -> QUIC, as a short header
+ *      for no known connection (a server answers with a rate-limited stateless reset)
+ * wzp_demux_classify is the part of the rule that needs no lookup (steps 1-3 and 5's range). */
+typedef enum wzp_demux_kind {
+    WZP_DEMUX_EMPTY,
+    WZP_DEMUX_QUIC_LONG,
+    WZP_DEMUX_STUN,
+    WZP_DEMUX_MEDIA_OR_SHORT, /* first byte 0x04..0x3F: a media session id or a short header */
+    WZP_DEMUX_SHORT,          /* first bit clear, anything else: a QUIC short header */
+} wzp_demux_kind;
+
+wzp_demux_kind wzp_demux_classify(const uint8_t *data, size_t len);
+
 typedef struct wzp_quic_stats {
     size_t connections, handshaking; /* now */
     uint64_t retries_sent, retry_tokens_refused;
     uint64_t resets_sent, resets_suppressed, resets_received;
     uint64_t datagrams_received, recv_batches; /* recv_batches: recvmmsg calls that returned data */
+    uint64_t datagrams_other; /* dropped by the demultiplexer (empty, STUN: no NAT checks yet) */
     uint64_t datagrams_sent, datagrams_dropped, send_syscalls; /* media plane, both paths */
 } wzp_quic_stats;
 
@@ -115,23 +148,23 @@ WZP_MUST_CHECK int wzp_quic_export(const wzp_quic_conn *c, const char *label, ui
 /* Send one datagram from the endpoint's socket (the media plane). Best effort, never blocks. */
 void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                             const struct sockaddr *to);
-/* Queue a copy of one datagram (at most WZP_QUIC_MAX_DATAGRAM bytes) for a batched send: the
- * queue goes out with one sendmmsg when the datagrams received in this loop turn have been
- * handled (or when WZP_QUIC_SEND_BATCH are queued, or on wzp_quic_flush_datagrams). Use it from
- * on_datagram; nothing waits beyond the current loop turn, so no stale audio is queued. If the
- * socket is full the rest of the batch is dropped and counted. */
-void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                             const struct sockaddr *to);
-/* The same without a copy: write at most WZP_QUIC_MAX_DATAGRAM bytes into the slot returned
- * (valid until the next call on this endpoint), then commit them (length 0: nothing queued). */
+/* Queue one datagram without a copy: write at most WZP_QUIC_MAX_DATAGRAM bytes into the slot
+ * returned (valid until the next call on this endpoint), then commit them (length 0: nothing
+ * queued). While the endpoint is held -- during the handling of a receive batch, or between
+ * wzp_quic_endpoint_hold and _release -- the queue waits and goes out with one sendmmsg at the
+ * end (or when WZP_QUIC_SEND_BATCH are queued); otherwise it goes at once. Nothing waits beyond
+ * the current loop turn, so no stale audio is queued. If the socket is full the rest of the
+ * batch is dropped and counted. */
 uint8_t *wzp_quic_queue_slot(wzp_quic_endpoint *ep);
 void wzp_quic_queue_commit(wzp_quic_endpoint *ep, size_t len, const struct sockaddr *to);
 void wzp_quic_flush_datagrams(wzp_quic_endpoint *ep);
+/* Batch what is queued until the matching release (nests); the last release sends it. */
+void wzp_quic_endpoint_hold(wzp_quic_endpoint *ep);
+void wzp_quic_endpoint_release(wzp_quic_endpoint *ep);
 /* Milliseconds from the connection's first packet to handshake completion (0 before it). */
 uint32_t wzp_quic_conn_handshake_ms(const wzp_quic_conn *c);
 /* The peer's current address (for the media plane's first packets). */
 const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c);
-const char *wzp_quic_conn_sni(const wzp_quic_conn *c);
 void *wzp_quic_conn_get_user(const wzp_quic_conn *c);
 void wzp_quic_conn_set_user(wzp_quic_conn *c, void *user);
 

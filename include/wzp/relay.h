@@ -14,6 +14,7 @@
 
 #include "wzp/crypto.h"
 #include "wzp/error.h"
+#include "wzp/hop.h"
 #include "wzp/quic.h"
 #include "wzp/signal.h"
 
@@ -24,7 +25,6 @@ extern "C" {
 #define WZP_RELAY_MAX_SESSIONS_DEFAULT 100 /* SPEC §2 max_sessions */
 #define WZP_RELAY_MAX_PER_ROOM_DEFAULT 64
 #define WZP_RELAY_IDLE_MS_DEFAULT      15000 /* no media, keep-alive or signal: the member is gone */
-#define WZP_MEDIA_KEEPALIVE_MS         1000  /* a client with nothing to send proves it is alive */
 #define WZP_ROOM_NAME_MAX              64    /* the SNI: a 32-hex-digit room hash, or a name */
 #define WZP_ALIAS_MAX                  64
 
@@ -89,9 +89,7 @@ WZP_MUST_CHECK int wzp_rooms_update_message(const wzp_rooms *r, const char *room
 #define WZP_RELAY_SERVER_H
 #include <uv.h>
 
-#define WZP_JOIN_LABEL    "wzp/v1 join"
 #define WZP_PROBE_SNI     "wzp-probe" /* a relay probing another: no room, its datagrams echoed */
-#define WZP_JOIN_EXPORTER "EXPORTER-wzp-join"
 
 /* Observer of every authenticated media packet the relay forwards (the sealed payload after the
  * hop MAC is stripped): what an operator with full access to the relay process can see. Tests use
@@ -129,9 +127,6 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, struct wzp_prom *p);
  * (the stream is the client's to open). Errors: as wzp_signal_encode, wzp_quic_send_signal. */
 WZP_MUST_CHECK int wzp_relay_send_ping(wzp_quic_conn *c, uint64_t now_ms);
 
-/* The signed RegisterPresence a client sends on connection `exporter` (from WZP_JOIN_EXPORTER). */
-WZP_MUST_CHECK int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32],
-                                       const char *alias, wzp_signal **msg);
 #endif
 
 #ifndef WZP_RELAY_RUN_H

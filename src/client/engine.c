@@ -25,7 +25,7 @@
 #include "proto/bytes.h"
 #include "wzp/call.h"
 #include "wzp/client.h"
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 #include "wzp/alloc.h"
@@ -349,7 +349,7 @@ static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     uint8_t exporter[32];
     if (wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter) != WZP_OK ||
         wzp_quic_export(c, WZP_CALL_BINDING_EXPORTER, e->own_exporter) != WZP_OK ||
-        wzp_relay_make_join(e->o->identity, exporter, e->o->alias, &join) != WZP_OK) {
+        wzp_join_sign(e->o->identity, exporter, e->o->alias, &join) != WZP_OK) {
         return -1;
     }
     if (e->o->token != NULL) { /* SPEC §8: the token comes first */

@@ -14,7 +14,7 @@
 
 #include "wzp/forward.h"
 #include "wzp/link.h"
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 #include "wzp/quic.h"
 #include "wzp/signal.h"
 #include "wzp/random.h"
@@ -82,16 +82,16 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
     wzp_forwarder *f = user;
     wzp_signal *m = NULL;
     uint8_t exporter[32];
-    wzp_hop_keys keys;
+    wzp_hop_session hop;
     if (c != f->conn || wzp_signal_decode(json, len, &m) != WZP_OK) {
         return;
     }
     if (m->type == WZP_SIG_MEDIA_SESSION &&
         wzp_quic_export(c, WZP_HOP_EXPORTER_LABEL, exporter) == WZP_OK &&
-        wzp_hop_keys_derive(exporter, &keys) == WZP_OK) {
-        wzp_link_set_session(f->link, m->u.media_session.session_id, keys.client_to_relay,
-                             keys.relay_to_client);
-        sodium_memzero(&keys, sizeof(keys));
+        wzp_hop_session_init(&hop, WZP_HOP_CLIENT, m->u.media_session.session_id, exporter) ==
+            WZP_OK) {
+        wzp_link_set_session(f->link, &hop);
+        wzp_hop_session_wipe(&hop);
         f->session = true;
         f->st.links_made++;
         fprintf(stderr, "wzp-relay: linked to %s\n", f->remote.addr);

@@ -31,8 +31,7 @@ struct wzp_link {
     wzp_link_deliver_fn deliver;
     void *user;
     bool ready;
-    wzp_hop_tx tx;
-    wzp_hop_rx rx;
+    wzp_hop_session hop;
     wzp_fec_encoder *enc;
     wzp_fec_decoder *dec;
     unsigned in_block;
@@ -90,28 +89,21 @@ void wzp_link_free(wzp_link *l) {
     if (l != NULL) {
         wzp_fec_encoder_free(l->enc);
         wzp_fec_decoder_free(l->dec);
-        sodium_memzero(&l->tx, sizeof(l->tx));
-        sodium_memzero(&l->rx, sizeof(l->rx));
+        wzp_hop_session_wipe(&l->hop);
         wzp_free(l);
     }
 }
 
-void wzp_link_set_session(wzp_link *l, uint32_t sid, const uint8_t tx_key[WZP_KEY_SIZE],
-                          const uint8_t rx_key[WZP_KEY_SIZE]) {
-    wzp_hop_tx_init(&l->tx, sid, tx_key);
-    wzp_hop_rx_init(&l->rx, sid, rx_key);
+void wzp_link_set_session(wzp_link *l, const wzp_hop_session *hop) {
+    l->hop = *hop;
     memset(l->pace, 0, sizeof(l->pace));
     l->has_base = false;
     l->ready = make_fec(l) == WZP_OK;
 }
 
-bool wzp_link_ready(const wzp_link *l) {
-    return l->ready;
-}
-
 static void emit(wzp_link *l, size_t len) {
     size_t n = 0;
-    if (wzp_hop_seal(&l->tx, l->plain, len, l->sealed, sizeof(l->sealed), &n) == WZP_OK) {
+    if (wzp_hop_seal(&l->hop.tx, l->plain, len, l->sealed, sizeof(l->sealed), &n) == WZP_OK) {
         l->st.sent++;
         l->out(l->user, l->sealed, n);
     }
@@ -265,7 +257,7 @@ int wzp_link_receive(wzp_link *l, const uint8_t *dgram, size_t len, uint64_t now
     if (!l->ready) {
         return WZP_ERR_STATE;
     }
-    int rc = wzp_hop_open(&l->rx, dgram, len, &p, &n);
+    int rc = wzp_hop_open(&l->hop.rx, dgram, len, &p, &n);
     if (rc != WZP_OK) {
         l->st.refused++;
         return rc;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 #include "wzp/probe.h"
 #include "wzp/quic.h"
 #include "wzp/signal.h"
@@ -31,9 +31,7 @@ typedef struct target {
     wzp_quic_endpoint *ep; /* the prober's endpoint of this address family */
     wzp_quic_conn *conn;
     bool session;
-    uint32_t sid;
-    wzp_hop_tx tx;
-    wzp_hop_rx rx;
+    wzp_hop_session hop;
     uint64_t connect_ms, last_echo_ms;
     uint32_t seq;
     uint64_t sent_at[SLOTS];    /* µs (uv_hrtime); 0: slot free or judged */
@@ -93,16 +91,12 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
         return;
     }
     uint8_t exporter[32];
-    wzp_hop_keys keys;
     if (m->type == WZP_SIG_MEDIA_SESSION &&
         wzp_quic_export(c, WZP_HOP_EXPORTER_LABEL, exporter) == WZP_OK &&
-        wzp_hop_keys_derive(exporter, &keys) == WZP_OK) {
-        t->sid = m->u.media_session.session_id;
-        wzp_hop_tx_init(&t->tx, t->sid, keys.client_to_relay);
-        wzp_hop_rx_init(&t->rx, t->sid, keys.relay_to_client);
+        wzp_hop_session_init(&t->hop, WZP_HOP_CLIENT, m->u.media_session.session_id, exporter) ==
+            WZP_OK) {
         t->session = true;
         t->last_echo_ms = uv_now(t->p->loop); /* give it RECONNECT_SILENT from now */
-        sodium_memzero(&keys, sizeof(keys));
     }
     wzp_signal_free(m);
 }
@@ -132,8 +126,8 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         target *t = &p->t[i];
         const uint8_t *pkt;
         size_t plen = 0;
-        if (!t->session || t->sid != sid ||
-            wzp_hop_open(&t->rx, data, len, &pkt, &plen) != WZP_OK) {
+        if (!t->session || t->hop.tx.sid != sid ||
+            wzp_hop_open(&t->hop.rx, data, len, &pkt, &plen) != WZP_OK) {
             continue;
         }
         if (plen != PROBE_LEN || pkt[0] != PROBE_MAGIC) {
@@ -187,8 +181,8 @@ static void send_probe(target *t) {
         pkt[5 + k] = (uint8_t)(now >> (56 - 8 * k));
     }
     size_t n = 0;
-    if (wzp_hop_seal(&t->tx, pkt, sizeof(pkt), out, sizeof(out), &n) != WZP_OK) {
-        drop_conn(t); /* hop counter exhausted (after 2^32 probes): new session */
+    if (wzp_hop_seal(&t->hop.tx, pkt, sizeof(pkt), out, sizeof(out), &n) != WZP_OK) {
+        drop_conn(t); /* hop counter exhausted (after 2^64 probes): new session */
         return;
     }
     t->sent_at[slot] = now;

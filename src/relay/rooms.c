@@ -190,7 +190,7 @@ size_t wzp_rooms_active(const wzp_rooms *r) {
  * by those 2 bytes (SPEC §3.5). A room holds at most 10,000 members, far below 65,536. */
 static uint32_t fresh_sid(wzp_rooms *r, const room_rec *rec) {
     for (;;) {
-        uint32_t sid = wzp_random_u32() & 0x7FFFFFFFu; /* first bit clear: the media plane */
+        uint32_t sid = wzp_hop_new_session_id();
         bool clash = sid == 0 || (sid & 0xFFFFu) == 0 || wzp_rooms_get(r, sid) != NULL;
         for (uint32_t i = rec != NULL ? rec->head : NONE; !clash && i != NONE; i = r->next[i]) {
             clash = (r->slots[i].sid & 0xFFFFu) == (sid & 0xFFFFu);

@@ -11,7 +11,7 @@
 #include "wzp/addr.h"
 #include "wzp/auth.h"
 #include "wzp/link.h"
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 #include "wzp/metrics.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
@@ -172,29 +172,6 @@ int wzp_relay_send_ping(wzp_quic_conn *c, uint64_t now_ms) {
     return rc == WZP_OK ? wzp_quic_send_signal(c, json, n) : rc;
 }
 
-int wzp_relay_make_join(const wzp_identity *id, const uint8_t exporter[32], const char *alias,
-                        wzp_signal **msg) {
-    uint8_t tbs[sizeof(WZP_JOIN_LABEL) + 32];
-    memcpy(tbs, WZP_JOIN_LABEL, sizeof(WZP_JOIN_LABEL)); /* with its NUL */
-    memcpy(tbs + sizeof(WZP_JOIN_LABEL), exporter, 32);
-    wzp_signal *m = wzp_signal_new(WZP_SIG_REGISTER_PRESENCE);
-    if (m == NULL) {
-        return WZP_ERR_NOMEM;
-    }
-    memcpy(m->u.register_presence.identity_pub, id->sign_pk, 32);
-    m->u.register_presence.signature.present = true;
-    m->u.register_presence.signature.len = 64;
-    crypto_sign_detached(m->u.register_presence.signature.data, NULL, tbs, sizeof(tbs),
-                         id->sign_sk);
-    int rc = wzp_signal_set_str(&m->u.register_presence.alias, alias);
-    if (rc != WZP_OK) {
-        wzp_signal_free(m);
-        return rc;
-    }
-    *msg = m;
-    return WZP_OK;
-}
-
 static const char *join_error(int rc) {
     switch (rc) {
     case WZP_ERR_FULL:
@@ -271,16 +248,16 @@ static void on_link_timer(uv_timer_t *t) {
 /* A forwarding relay said Ping on its link connection: its session, keys and FEC state. */
 static void link_start(wzp_relay_server *s, wzp_quic_conn *c, member *mb) {
     uint8_t exporter[32];
-    wzp_hop_keys keys;
+    wzp_hop_session hop;
     if (wzp_link_new(link_out, link_deliver, mb, &mb->link) != WZP_OK) {
         wzp_quic_close(c, "out of memory");
         return;
     }
     start_media(s, c, mb); /* assigns nothing new: mb->sid was chosen at establishment */
     if (wzp_quic_export(c, WZP_HOP_EXPORTER_LABEL, exporter) == WZP_OK &&
-        wzp_hop_keys_derive(exporter, &keys) == WZP_OK) {
-        wzp_link_set_session(mb->link, mb->sid, keys.relay_to_client, keys.client_to_relay);
-        sodium_memzero(&keys, sizeof(keys));
+        wzp_hop_session_init(&hop, WZP_HOP_RELAY, mb->sid, exporter) == WZP_OK) {
+        wzp_link_set_session(mb->link, &hop);
+        wzp_hop_session_wipe(&hop);
     }
     if (!uv_is_active((uv_handle_t *)&s->t->link)) {
         uv_timer_start(&s->t->link, on_link_timer, LINK_TICK_MS, LINK_TICK_MS);
@@ -465,18 +442,14 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
 
 /* Verify a RegisterPresence against this connection and join the room of its SNI. */
 static void do_join(wzp_relay_server *s, wzp_quic_conn *c, member *mb, const wzp_signal *m) {
-    uint8_t exporter[32], tbs[sizeof(WZP_JOIN_LABEL) + 32];
+    uint8_t exporter[32], fp[WZP_FINGERPRINT_SIZE] = {0};
     int rc = wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter);
-    memcpy(tbs, WZP_JOIN_LABEL, sizeof(WZP_JOIN_LABEL));
-    memcpy(tbs + sizeof(WZP_JOIN_LABEL), exporter, 32);
-    const wzp_sig_bytes *sig = &m->u.register_presence.signature;
-    if (rc == WZP_OK &&
-        (sig->len != 64 || crypto_sign_verify_detached(sig->data, tbs, sizeof(tbs),
-                                                       m->u.register_presence.identity_pub) != 0)) {
-        rc = WZP_ERR_AUTH;
+    if (rc == WZP_OK) {
+        rc = wzp_join_verify(m, exporter, fp);
     }
-    uint8_t fp[WZP_FINGERPRINT_SIZE];
-    wzp_fingerprint_of(m->u.register_presence.identity_pub, fp);
+    if (rc != WZP_OK) { /* the log names the key it claimed */
+        wzp_fingerprint_of(m->u.register_presence.identity_pub, fp);
+    }
     const char *room = mb->room;
     char fptext[WZP_FINGERPRINT_TEXT];
     wzp_fingerprint_format(fp, fptext);

@@ -1,7 +1,8 @@
 /*
- * The one file that talks to ngtcp2 (0.12) and its GnuTLS glue: endpoint and connections on a
- * libuv loop. Moving to ngtcp2 1.x is this file's work only. ngtcp2 owns no socket or timer:
- * we feed it datagrams and the time, and ask it what to send and when to wake up.
+ * QUIC connections (include/wzp/quic.h): the one file that talks to ngtcp2 (0.12) and its GnuTLS
+ * glue. Moving to ngtcp2 1.x is this file's work only. ngtcp2 owns no socket or timer: the
+ * endpoint (endpoint.c) hands us the datagrams its demultiplexer classed as QUIC, and we ask
+ * ngtcp2 what to send and when to wake up.
  */
 #include <arpa/inet.h>
 #include <gnutls/crypto.h>
@@ -15,7 +16,7 @@
 #include <sys/socket.h>
 
 #include "transport/cid_table.h"
-#include "transport/quic_internal.h"
+#include "transport/endpoint_internal.h"
 #include "transport/tls_internal.h"
 #include "wzp/quic.h"
 #include "wzp/signal.h"
@@ -29,8 +30,6 @@
     (MAX_CIDS + 2) /* + the client's original DCID (or our Retry SCID) and our first SCID */
 #define RETRY_TOKEN_TTL_NS (10 * NGTCP2_SECONDS)
 #define RESETS_PER_SEC     100 /* stateless resets an endpoint sends at most, in bursts of as many */
-#define RECV_SLOT          65536 /* libuv's per-datagram chunk with recvmmsg */
-#define RECV_BATCH         20    /* libuv's UV__MMSG_MAXWIDTH: datagrams per recvmmsg */
 #define MIN_RESET_SIZE     (NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN)
 #define MAX_PKT            1452
 #define PRIORITY                                                                                   \
@@ -67,38 +66,6 @@ struct wzp_quic_conn {
     char sni[256];
     void *user;
     wzp_quic_conn *next;
-};
-
-struct wzp_quic_endpoint {
-    uv_loop_t *loop;
-    uv_udp_t udp;
-    struct sockaddr_storage local;
-    socklen_t local_len;
-    wzp_quic_config cfg;
-    gnutls_certificate_credentials_t server_cred;
-    uint8_t reset_secret[32]; /* the relay's is derived from its seed: it survives restarts */
-    uint8_t retry_secret[32];
-    wzp_cid_table cidtab;
-    wzp_quic_conn *conns;
-    size_t nconns, handshaking; /* handshaking: accepted connections not yet established */
-    size_t ninitiated;          /* connections we opened (they can receive stateless resets) */
-    double reset_budget;        /* token bucket for stateless resets */
-    uint64_t reset_refill_ms;
-    wzp_quic_stats stats;
-    bool closing;
-    uint8_t *slab; /* receive buffer: RECV_BATCH slots on an accepting endpoint, else one */
-    size_t slab_len;
-    struct send_batch *batch; /* queued datagrams for one sendmmsg */
-};
-
-/* Datagrams queued by wzp_quic_queue_datagram, sent with one sendmmsg at the end of the receive
- * batch that produced them (a relay's fan-out of a whole recvmmsg batch costs one syscall). */
-struct send_batch {
-    size_t n;
-    struct mmsghdr msg[WZP_QUIC_SEND_BATCH];
-    struct iovec iov[WZP_QUIC_SEND_BATCH];
-    struct sockaddr_storage to[WZP_QUIC_SEND_BATCH];
-    uint8_t data[WZP_QUIC_SEND_BATCH][WZP_QUIC_MAX_DATAGRAM];
 };
 
 static uint64_t now_ns(void) {
@@ -376,24 +343,8 @@ static void conn_free(wzp_quic_conn *c);
 static void arm_timer(wzp_quic_conn *c);
 static void timer_closed(uv_handle_t *h);
 
-/* A datagram for a virtual peer goes to the link that serves it, not to the socket. */
-static bool sent_virtually(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                           const struct sockaddr *to) {
-    if (!wzp_virtual_addr_is(to)) {
-        return false;
-    }
-    if (ep->cfg.virtual_send != NULL) {
-        ep->cfg.virtual_send(to, data, len, ep->cfg.cb.user);
-    }
-    return true;
-}
-
 static void send_datagram(wzp_quic_conn *c, const uint8_t *data, size_t len) {
-    if (sent_virtually(c->ep, data, len, (const struct sockaddr *)&c->remote)) {
-        return;
-    }
-    uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
-    (void)uv_udp_try_send(&c->ep->udp, &b, 1, (const struct sockaddr *)&c->remote);
+    wzp__endpoint_send_now(c->ep, data, len, (const struct sockaddr *)&c->remote);
 }
 
 static void finish(wzp_quic_conn *c, int error, const char *reason) {
@@ -621,15 +572,6 @@ static void conn_read(wzp_quic_conn *c, const uint8_t *data, size_t len,
     }
 }
 
-static void send_raw(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                     const struct sockaddr *to) {
-    if (sent_virtually(ep, data, len, to)) {
-        return;
-    }
-    uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
-    (void)uv_udp_try_send(&ep->udp, &b, 1, to);
-}
-
 /* Under handshake load a new client first proves it owns its address: a Retry carries a token
  * (AEAD over the address, the client's first DCID and the time) and costs us no state. */
 static bool want_retry(const wzp_quic_endpoint *ep) {
@@ -651,7 +593,7 @@ static void send_retry(wzp_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const str
     ngtcp2_ssize n = ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid,
                                                &hd->dcid, token, (size_t)tlen);
     if (n > 0) {
-        send_raw(ep, buf, (size_t)n, from);
+        wzp__endpoint_send_now(ep, buf, (size_t)n, from);
         ep->stats.retries_sent++;
     }
 }
@@ -770,132 +712,45 @@ static void stray_short(wzp_quic_endpoint *ep, size_t len, const struct sockaddr
     }
     ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, size, token, rnd, sizeof(rnd));
     if (n > 0) {
-        send_raw(ep, buf, (size_t)n, from);
+        wzp__endpoint_send_now(ep, buf, (size_t)n, from);
         ep->stats.resets_sent++;
     }
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-    wzp_quic_endpoint *ep = h->data;
-    (void)suggested;
-    *buf = uv_buf_init((char *)ep->slab, (unsigned)ep->slab_len);
-}
-
-static void handle_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                            const struct sockaddr *from);
-
-void wzp_quic_flush_datagrams(wzp_quic_endpoint *ep) {
-    struct send_batch *b = ep->batch;
-    uv_os_fd_t fd = -1;
-    if (b->n == 0 || uv_fileno((const uv_handle_t *)&ep->udp, &fd) != 0) {
-        b->n = 0;
-        return;
-    }
-    size_t done = 0;
-    while (done < b->n) {
-        int n = sendmmsg(fd, b->msg + done, (unsigned)(b->n - done), MSG_DONTWAIT);
-        ep->stats.send_syscalls++;
-        if (n > 0) {
-            done += (size_t)n;
-            ep->stats.datagrams_sent += (uint64_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-            break; /* the socket is full: late audio is worthless, drop the rest */
-        } else {
-            done++; /* this one cannot go (unreachable, bad address): skip it */
-            ep->stats.datagrams_dropped++;
-        }
-    }
-    ep->stats.datagrams_dropped += b->n - done;
-    b->n = 0;
-}
-
-static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
-                    unsigned flags) {
-    wzp_quic_endpoint *ep = udp->data;
-    if (ep->closing) {
-        return;
-    }
-    if (nread <= 0 || from == NULL) {
-        if (flags & UV_UDP_MMSG_FREE) { /* the end of a recvmmsg batch */
-            ep->stats.recv_batches++;
-            wzp_quic_flush_datagrams(ep);
-        }
-        return;
-    }
-    ep->stats.datagrams_received++;
-    if (!wzp_virtual_addr_is(from)) { /* that prefix names link tunnels, never a real peer */
-        handle_datagram(ep, (const uint8_t *)buf->base, (size_t)nread, from);
-    }
-    if (!(flags & UV_UDP_MMSG_CHUNK) && !ep->closing) { /* a lone datagram: no batch end follows */
-        wzp_quic_flush_datagrams(ep);
-    }
-}
-
-static void handle_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                            const struct sockaddr *from) {
+bool wzp__quic_owns(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                    const struct sockaddr *from) {
     socklen_t from_len = wzp_addr_len(from);
     ngtcp2_version_cid vc;
-    int rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, CID_LEN);
-    if (rv != 0) {
-        /* not QUIC-shaped: perhaps media (version negotiation is not offered: one version) */
-        if (ep->cfg.cb.on_datagram != NULL) {
-            (void)ep->cfg.cb.on_datagram(ep, data, len, from, ep->cfg.cb.user);
-        }
-        return;
+    if (ngtcp2_pkt_decode_version_cid(&vc, data, len, CID_LEN) != 0) {
+        return false;
     }
     wzp_quic_conn *c = find_conn(ep, vc.dcid, vc.dcidlen);
     if (c != NULL) {
         conn_read(c, data, len, from, from_len);
-    } else if (stateless_reset_for_us(ep, data, len, from, from_len)) {
+        return true;
+    }
+    return stateless_reset_for_us(ep, data, len, from, from_len);
+}
+
+/* A datagram the demultiplexer gave to QUIC: for a connection we know, a stateless reset of
+ * ours, a new connection (a long header at a server), or a stray short header. */
+void wzp__quic_input(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
+                     const struct sockaddr *from) {
+    ngtcp2_version_cid vc;
+    if (ngtcp2_pkt_decode_version_cid(&vc, data, len, CID_LEN) != 0) {
+        return; /* not a packet of the one version we speak (no version negotiation) */
+    }
+    if (wzp__quic_owns(ep, data, len, from)) {
         return;
-    } else if (ep->cfg.cb.on_datagram != NULL &&
-               ep->cfg.cb.on_datagram(ep, data, len, from, ep->cfg.cb.user)) {
-        return;                  /* media */
-    } else if (data[0] & 0x80) { /* long header */
-        accept_conn(ep, data, len, from, from_len);
+    }
+    if (data[0] & 0x80) { /* long header */
+        accept_conn(ep, data, len, from, wzp_addr_len(from));
     } else {
         stray_short(ep, len, from, &vc);
     }
 }
 
-/* ---- public API ------------------------------------------------------------------------------ */
-
-static const uint8_t vprefix[6] = {0xfd, 0x77, 0x7a, 0x70, 0x6c, 0x6b};
-
-void wzp_virtual_addr_make(uint32_t link, uint32_t tunnel, struct sockaddr_storage *out) {
-    memset(out, 0, sizeof(*out));
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(1);
-    memcpy(a->sin6_addr.s6_addr, vprefix, sizeof(vprefix));
-    uint8_t *b = a->sin6_addr.s6_addr + 8;
-    for (int i = 0; i < 4; i++) {
-        b[i] = (uint8_t)(link >> (24 - 8 * i));
-        b[4 + i] = (uint8_t)(tunnel >> (24 - 8 * i));
-    }
-}
-
-bool wzp_virtual_addr_is(const struct sockaddr *a) {
-    return a->sa_family == AF_INET6 &&
-           memcmp(((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr, vprefix,
-                  sizeof(vprefix)) == 0;
-}
-
-void wzp_virtual_addr_parts(const struct sockaddr *a, uint32_t *link, uint32_t *tunnel) {
-    const uint8_t *b = ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr + 8;
-    *link = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-    *tunnel = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
-}
-
-int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_endpoint **out) {
-    wzp_quic_endpoint *ep = wzp_calloc(1, sizeof(*ep));
-    if (ep == NULL) {
-        return WZP_ERR_NOMEM;
-    }
-    ep->loop = loop;
-    ep->cfg = *cfg;
+int wzp__quic_init(wzp_quic_endpoint *ep, const wzp_quic_config *cfg) {
     if (cfg->identity != NULL) {
         memcpy(ep->reset_secret, wzp__tls_identity_reset_secret(cfg->identity), 32);
     } else {
@@ -903,94 +758,36 @@ int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg, wzp_quic_
     }
     wzp_random_buf(ep->retry_secret, sizeof(ep->retry_secret));
     ep->reset_budget = RESETS_PER_SEC;
-    ep->reset_refill_ms = uv_now(loop);
+    ep->reset_refill_ms = uv_now(ep->loop);
     if (wzp_cid_table_init(&ep->cidtab, WZP_QUIC_MAX_CONNS * CONN_CIDS) != WZP_OK) {
-        wzp_free(ep);
         return WZP_ERR_NOMEM;
     }
-    int rc = wzp_addr_parse(cfg->bind, &ep->local, &ep->local_len);
-    if (rc == WZP_OK && cfg->identity != NULL) {
+    if (cfg->identity != NULL) {
         gnutls_x509_crt_t crt = wzp__tls_identity_crt(cfg->identity);
         if (gnutls_certificate_allocate_credentials(&ep->server_cred) != 0 ||
             gnutls_certificate_set_x509_key(ep->server_cred, &crt, 1,
                                             wzp__tls_identity_key(cfg->identity)) < 0) {
-            rc = WZP_ERR_CRYPTO;
+            return WZP_ERR_CRYPTO;
         }
     }
-    if (rc == WZP_OK) {
-        /* an accepting endpoint (a relay) reads up to RECV_BATCH datagrams per recvmmsg */
-        ep->slab_len = cfg->identity != NULL ? RECV_SLOT * RECV_BATCH : RECV_SLOT;
-        ep->slab = wzp_malloc(ep->slab_len);
-        ep->batch = wzp_calloc(1, sizeof(*ep->batch));
-        rc = ep->slab != NULL && ep->batch != NULL ? WZP_OK : WZP_ERR_NOMEM;
-    }
-    unsigned udp_flags = AF_UNSPEC | (cfg->identity != NULL ? UV_UDP_RECVMMSG : 0);
-    if (rc == WZP_OK && (uv_udp_init_ex(loop, &ep->udp, udp_flags) != 0 ||
-                         uv_udp_bind(&ep->udp, (const struct sockaddr *)&ep->local, 0) != 0)) {
-        rc = WZP_ERR_IO;
-    }
-    if (rc != WZP_OK) {
-        if (ep->server_cred != NULL) {
-            gnutls_certificate_free_credentials(ep->server_cred);
-        }
-        wzp_cid_table_free(&ep->cidtab);
-        wzp_free(ep->slab);
-        wzp_free(ep->batch);
-        sodium_memzero(ep, sizeof(*ep));
-        wzp_free(ep); /* (a failed uv_udp_init leaves nothing to close) */
-        return rc;
-    }
-    if (cfg->identity != NULL) {
-        /* a relay takes bursts (hundreds of Initials at once, a room's fan-out): ask for deep
-         * socket buffers; best effort, the kernel caps them at net.core.[rw]mem_max */
-        int size = WZP_QUIC_SERVER_SOCKBUF;
-        (void)uv_recv_buffer_size((uv_handle_t *)&ep->udp, &size);
-        size = WZP_QUIC_SERVER_SOCKBUF;
-        (void)uv_send_buffer_size((uv_handle_t *)&ep->udp, &size);
-    }
-    int namelen = sizeof(ep->local);
-    uv_udp_getsockname(&ep->udp, (struct sockaddr *)&ep->local, &namelen);
-    ep->local_len = (socklen_t)namelen;
-    ep->udp.data = ep;
-    uv_udp_recv_start(&ep->udp, on_alloc, on_recv);
-    *out = ep;
     return WZP_OK;
 }
 
-uint16_t wzp_quic_endpoint_port(const wzp_quic_endpoint *ep) {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)&ep->local;
-    return ntohs(in->sin_port); /* sin_port and sin6_port sit at the same offset */
-}
-
-static void udp_closed(uv_handle_t *h) {
-    wzp_quic_endpoint *ep = h->data;
+void wzp__quic_cleanup(wzp_quic_endpoint *ep) {
     if (ep->server_cred != NULL) {
         gnutls_certificate_free_credentials(ep->server_cred);
+        ep->server_cred = NULL;
     }
     wzp_cid_table_free(&ep->cidtab);
-    wzp_free(ep->slab);
-    wzp_free(ep->batch);
-    sodium_memzero(ep, sizeof(*ep)); /* the reset and retry secrets */
-    wzp_free(ep);
 }
 
-void wzp_quic_endpoint_stats(const wzp_quic_endpoint *ep, wzp_quic_stats *out) {
-    *out = ep->stats;
-    out->connections = ep->nconns;
-    out->handshaking = ep->handshaking;
-}
-
-void wzp_quic_endpoint_free(wzp_quic_endpoint *ep) {
-    if (ep == NULL) {
-        return;
-    }
-    ep->closing = true; /* no lingering: everything closes now */
+void wzp__quic_close_all(wzp_quic_endpoint *ep) {
     while (ep->conns != NULL) {
         wzp_quic_close(ep->conns, "shutting down");
     }
-    uv_udp_recv_stop(&ep->udp);
-    uv_close((uv_handle_t *)&ep->udp, udp_closed);
 }
+
+/* ---- public API ------------------------------------------------------------------------------ */
 
 int wzp_quic_connect(wzp_quic_endpoint *ep, const char *addr, const char *sni,
                      const uint8_t pin[WZP_TLS_FINGERPRINT_SIZE], wzp_quic_conn **out) {
@@ -1103,84 +900,12 @@ int wzp_quic_export(const wzp_quic_conn *c, const char *label, uint8_t out[32]) 
                : WZP_ERR_CRYPTO;
 }
 
-void wzp_quic_endpoint_inject(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                              const struct sockaddr *from) {
-    wzp__quic_endpoint_input(ep, data, len, from);
-}
-
-void wzp__quic_endpoint_input(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                              const struct sockaddr *from) {
-    if (len == 0 || ep->closing) {
-        return;
-    }
-    ep->stats.datagrams_received++;
-    handle_datagram(ep, data, len, from);
-    if (!ep->closing) {
-        wzp_quic_flush_datagrams(ep);
-    }
-}
-
-void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                            const struct sockaddr *to) {
-    if (sent_virtually(ep, data, len, to)) {
-        return;
-    }
-    uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
-    ep->stats.send_syscalls++;
-    if (uv_udp_try_send(&ep->udp, &b, 1, to) >= 0) {
-        ep->stats.datagrams_sent++;
-    } else {
-        ep->stats.datagrams_dropped++;
-    }
-}
-
-uint8_t *wzp_quic_queue_slot(wzp_quic_endpoint *ep) {
-    struct send_batch *b = ep->batch;
-    if (b->n == WZP_QUIC_SEND_BATCH) {
-        wzp_quic_flush_datagrams(ep);
-    }
-    return b->data[b->n];
-}
-
-void wzp_quic_queue_commit(wzp_quic_endpoint *ep, size_t len, const struct sockaddr *to) {
-    struct send_batch *b = ep->batch;
-    if (len > 0 && len <= WZP_QUIC_MAX_DATAGRAM && b->n < WZP_QUIC_SEND_BATCH &&
-        sent_virtually(ep, b->data[b->n], len, to)) {
-        return; /* the slot's bytes went to the link; the slot stays free */
-    }
-    if (len == 0 || len > WZP_QUIC_MAX_DATAGRAM || b->n == WZP_QUIC_SEND_BATCH) {
-        ep->stats.datagrams_dropped += len != 0;
-        return;
-    }
-    size_t i = b->n++;
-    socklen_t tl = wzp_addr_len(to);
-    memcpy(&b->to[i], to, tl);
-    b->iov[i] = (struct iovec){b->data[i], len};
-    b->msg[i] = (struct mmsghdr){
-        .msg_hdr = {
-            .msg_name = &b->to[i], .msg_namelen = tl, .msg_iov = &b->iov[i], .msg_iovlen = 1}};
-}
-
-void wzp_quic_queue_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
-                             const struct sockaddr *to) {
-    if (len > WZP_QUIC_MAX_DATAGRAM) {
-        ep->stats.datagrams_dropped++;
-        return;
-    }
-    memcpy(wzp_quic_queue_slot(ep), data, len);
-    wzp_quic_queue_commit(ep, len, to);
-}
-
 uint32_t wzp_quic_conn_handshake_ms(const wzp_quic_conn *c) {
     return (uint32_t)c->handshake_ms;
 }
 
 const struct sockaddr *wzp_quic_conn_remote(const wzp_quic_conn *c) {
     return (const struct sockaddr *)&c->remote;
-}
-
-const char *wzp_quic_conn_sni(const wzp_quic_conn *c) {
-    return c->sni;
 }
 
 void *wzp_quic_conn_get_user(const wzp_quic_conn *c) {

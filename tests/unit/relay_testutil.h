@@ -21,7 +21,7 @@ static inline void relay_test_join(wzp_quic_conn *c, const wzp_identity *id, boo
         exporter[0] ^= 1;
     }
     wzp_signal *m = NULL;
-    assert_int_equal(wzp_relay_make_join(id, exporter, "tester", &m), 0);
+    assert_int_equal(wzp_join_sign(id, exporter, "tester", &m), 0);
     relay_test_send(c, m);
     wzp_signal_free(m);
 }

@@ -17,7 +17,7 @@
 #include "e2e_testutil.h"
 #include "relay_testutil.h"
 #include "wzp/call.h"
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 #include "wzp/quic.h"
 #include "wzp/relay.h"
 
@@ -212,7 +212,7 @@ static void on_tick(uv_timer_t *t) {
             forger.counter = 900;
             assert_int_equal(wzp_hop_seal(&forger, (const uint8_t *)"evil", 4, out, 64, &n), 0);
             wzp_quic_send_datagram(g.spoofer, out, n, (const struct sockaddr *)&g.relay_addr);
-            forger.sid = 0x1234;
+            forger.sid = 0x05001234;
             assert_int_equal(wzp_hop_seal(&forger, (const uint8_t *)"evil", 4, out, 64, &n), 0);
             wzp_quic_send_datagram(g.ep, out, n, (const struct sockaddr *)&g.relay_addr);
             g.step = 2;

@@ -12,7 +12,7 @@
 #include "audio_util.h"
 #include "e2e_testutil.h"
 #include "relay_testutil.h"
-#include "wzp/mediaplane.h"
+#include "wzp/hop.h"
 
 #define NCL 200
 
