@@ -112,7 +112,7 @@ static int time_stages(unsigned frames, stage *st) {
         wzp_frame_meta meta = {0, f * 20u};
         bad += wzp_media_seal(&tx, &meta, pkt, len, sealed, sizeof(sealed), &sl) != WZP_OK;
         double t4 = bench_now_us();
-        bad += wzp_fec_encoder_add(fec, sealed, sl, out, 8, &n) != WZP_OK;
+        bad += wzp_fec_encoder_add(fec, sealed, sl, 0, 0, out, 8, &n) != WZP_OK;
         double t5 = bench_now_us();
         st[0].us += t1 - t0;
         st[1].us += t2 - t1;
@@ -144,12 +144,10 @@ static int time_chain(unsigned frames, stage *st) {
         speechlike(pcm, 960, f * 960u);
         size_t n = 0, got = 0;
         double t0 = bench_now_us();
-        bad += wzp_call_encoder_push(enc, pcm, 960, f * 20u, NULL, dg, WZP_CALL_MAX_OUT, &n) != 0;
+        bad += wzp_call_encoder_push(enc, pcm, 960, f * 20u, dg, WZP_CALL_MAX_OUT, &n) != 0;
         double t1 = bench_now_us();
         for (size_t i = 0; i < n; i++) {
-            wzp_quality_report r;
-            bool has;
-            bad += wzp_call_decoder_receive(dec, dg[i].data, dg[i].len, f * 20u, &r, &has) != 0;
+            bad += wzp_call_decoder_receive(dec, dg[i].data, dg[i].len, f * 20u) != 0;
         }
         wzp_jb_kind kind;
         bad += wzp_call_decoder_pull(dec, pcm, &got, &kind) != 0;

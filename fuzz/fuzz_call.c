@@ -28,9 +28,7 @@ static void setup(void) {
 }
 
 static void feed(const uint8_t *d, size_t n) {
-    wzp_quality_report r;
-    bool has = false;
-    if (wzp_call_decoder_receive(g_dec, d, n, g_now, &r, &has) != 0) {
+    if (wzp_call_decoder_receive(g_dec, d, n, g_now) != 0) {
         abort(); /* bad input is counted, never an error */
     }
 }
@@ -64,7 +62,7 @@ static void encoder_mode(const uint8_t *d, size_t size) {
         pcm[i] = (int16_t)(d[i] * 97);
     }
     size_t n = 0;
-    if (wzp_call_encoder_push(g_enc, pcm, fs, g_now, NULL, g_out, WZP_CALL_MAX_OUT, &n) != 0) {
+    if (wzp_call_encoder_push(g_enc, pcm, fs, g_now, g_out, WZP_CALL_MAX_OUT, &n) != 0) {
         abort();
     }
     for (size_t i = 0; i < n; i++) {

@@ -108,6 +108,32 @@ uint8_t wzp_vad_cn_level(const wzp_vad *v);
 /* Frame level in dBFS (RMS; -127 for digital silence). */
 double wzp_pcm_level_db(const int16_t *pcm, size_t n);
 
+/* ---- time-scale changes by whole pitch periods (src/audio/splice.c) ----------------------
+ * A receiver that must shorten or lengthen its playout by a frame (a jitter buffer changing its
+ * delay) does it by whole pitch periods of what it just played, so a steady sound keeps its
+ * phase; and a change of codec family fades the new codec in over the old sound's periods. */
+
+#define WZP_SPLICE_HISTORY 2048 /* samples kept: >= the longest period (960) + the window (960) */
+
+typedef struct wzp_splicer {
+    int16_t hist[WZP_SPLICE_HISTORY]; /* the audio played last */
+    size_t hist_n;
+} wzp_splicer;
+
+/* Forget what played (silence while buffering). */
+void wzp_splicer_reset(wzp_splicer *sp);
+/* Note `n` samples just played. */
+void wzp_splicer_remember(wzp_splicer *sp, const int16_t *pcm, size_t n);
+/* Lengthen: about `frame` samples of whole periods repeating the last one played; false when
+ * what played is not periodic (conceal instead). */
+bool wzp_splicer_stretch(const wzp_splicer *sp, size_t frame, int16_t *pcm, size_t *n);
+/* Shorten: `ab` holds `a` samples (a dropped frame, decoded) then `b` (the frame due); out goes
+ * their concatenation less the whole periods covering `a`, crossfaded. False when not periodic. */
+bool wzp_splicer_shorten(const wzp_splicer *sp, const int16_t *ab, size_t a, size_t b, int16_t *pcm,
+                         size_t *n);
+/* Fade the first 20 ms of `pcm` (a new codec's first frame) in over the last period played. */
+void wzp_splicer_bridge(const wzp_splicer *sp, int16_t *pcm, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

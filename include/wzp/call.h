@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-/* ---- adaptive jitter buffer ------------------------------------------------------------------
+/* ---- adaptive jitter buffer (wzp_jb) -----------------------------------------------------------
  * Timestamp-based playout (NetEq-inspired): frames are kept in media-timestamp order; each pull
  * plays the frame due at the playout timestamp or conceals it. The target depth follows an EMA of
  * the inter-arrival jitter (RFC 3550): ceil(jitter / frame) + 2 frames, clamped; the buffer
@@ -70,19 +70,19 @@ typedef struct wzp_jb_out {
     bool stretch; /* CONCEAL to lengthen the delay, nothing lost: repeat whole pitch periods */
 } wzp_jb_out;
 
-typedef struct wzp_jitter_buffer wzp_jitter_buffer;
+typedef struct wzp_jb wzp_jb;
 
-WZP_MUST_CHECK int wzp_jb_new(const wzp_jb_config *cfg, wzp_jitter_buffer **out);
-void wzp_jb_free(wzp_jitter_buffer *jb);
+WZP_MUST_CHECK int wzp_jb_new(const wzp_jb_config *cfg, wzp_jb **out);
+void wzp_jb_free(wzp_jb *jb);
 /* Insert a frame. Late frames (already played past), duplicates and frames beyond capacity are
  * counted; the call never fails on bad timing. Errors: WZP_ERR_TOO_LARGE, WZP_ERR_UNKNOWN_CODEC. */
-WZP_MUST_CHECK int wzp_jb_insert(wzp_jitter_buffer *jb, uint8_t codec_id, uint32_t timestamp_ms,
+WZP_MUST_CHECK int wzp_jb_insert(wzp_jb *jb, uint8_t codec_id, uint32_t timestamp_ms,
                                  const uint8_t *data, size_t len, uint64_t arrival_ms);
 /* Raise (or lower) the minimum target depth, e.g. to the span FEC needs to recover a frame. */
-void wzp_jb_set_min_frames(wzp_jitter_buffer *jb, unsigned frames);
+void wzp_jb_set_min_frames(wzp_jb *jb, unsigned frames);
 /* Take what plays next; pointers stay valid until the next call. */
-void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out);
-wzp_jb_stats wzp_jb_get_stats(const wzp_jitter_buffer *jb);
+void wzp_jb_pull(wzp_jb *jb, wzp_jb_out *out);
+wzp_jb_stats wzp_jb_get_stats(const wzp_jb *jb);
 
 /* ---- quality controller (SPEC §7) ---------------------------------------------------------
  * Classifies each received quality report into a tier (Wi-Fi or cellular thresholds), and moves
@@ -178,16 +178,18 @@ void wzp_call_encoder_free(wzp_call_encoder *enc);
 void wzp_call_encoder_set_tier(wzp_call_encoder *enc, wzp_tier tier);
 /* FEC ratio for the next blocks (the quality controller's, boost included). */
 void wzp_call_encoder_set_fec_ratio(wzp_call_encoder *enc, float ratio);
-/* New sending key (after a rekey). */
+/* New sending key (a ratchet step of the sender key, or a new epoch). */
 void wzp_call_encoder_set_key(wzp_call_encoder *enc, const uint8_t key[WZP_KEY_SIZE],
                               uint8_t key_id);
+/* Frames sealed with the current key (time to ratchet at WZP_REKEY_INTERVAL). */
+uint32_t wzp_call_encoder_key_use(const wzp_call_encoder *enc);
 /* Samples the next push must carry (20 or 40 ms at 48 kHz). */
 size_t wzp_call_encoder_frame_samples(const wzp_call_encoder *enc);
-/* Encode one frame; the datagrams to send go to `out` (room for WZP_CALL_MAX_OUT). A quality
- * report, when given, rides as the trailer of the first datagram. */
+/* Encode one frame; the datagrams to send go to `out` (room for WZP_CALL_MAX_OUT; in practice
+ * a few dozen per interleaving depth). */
 WZP_MUST_CHECK int wzp_call_encoder_push(wzp_call_encoder *enc, const int16_t *pcm, size_t n,
-                                         uint64_t now_ms, const wzp_quality_report *report,
-                                         wzp_datagram *out, size_t cap, size_t *count);
+                                         uint64_t now_ms, wzp_datagram *out, size_t cap,
+                                         size_t *count);
 /* Close the current block and release everything queued (end of a call). */
 WZP_MUST_CHECK int wzp_call_encoder_flush(wzp_call_encoder *enc, uint64_t now_ms, wzp_datagram *out,
                                           size_t cap, size_t *count);
@@ -215,11 +217,10 @@ void wzp_call_decoder_free(wzp_call_decoder *dec);
 void wzp_call_decoder_add_key(wzp_call_decoder *dec, const uint8_t key[WZP_KEY_SIZE],
                               uint8_t key_id, uint64_t now_ms);
 /* Take one datagram. Anything malformed, unauthentic or replayed is counted and dropped (the
- * return is 0 unless the call itself is misused). `*report` is set when the datagram carried a
- * quality report trailer. */
+ * return is 0 unless the call itself is misused). A SPEC in-band quality report trailer is
+ * skipped: our quality reports travel as signals (QualityUpdate), end to end. */
 WZP_MUST_CHECK int wzp_call_decoder_receive(wzp_call_decoder *dec, const uint8_t *buf, size_t len,
-                                            uint64_t now_ms, wzp_quality_report *report,
-                                            bool *has_report);
+                                            uint64_t now_ms);
 /* The next frame of audio (20 or 40 ms; silence while buffering) into `pcm` (room for
  * WZP_MAX_FRAME_SAMPLES). */
 WZP_MUST_CHECK int wzp_call_decoder_pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n,
@@ -231,6 +232,10 @@ wzp_call_decoder_stats wzp_call_decoder_get_stats(const wzp_call_decoder *dec);
 typedef void (*wzp_frame_observer)(void *user, uint32_t timestamp_ms, uint8_t codec_id,
                                    bool recovered);
 void wzp_call_decoder_observe(wzp_call_decoder *dec, wzp_frame_observer fn, void *user);
+/* Asked when a frame names a key id the decoder does not hold (a sender that ratcheted its key):
+ * return true after wzp_call_decoder_add_key with that id, and the frame is opened again. */
+typedef bool (*wzp_key_source)(void *user, uint8_t key_id, uint64_t now_ms);
+void wzp_call_decoder_on_unknown_key(wzp_call_decoder *dec, wzp_key_source fn, void *user);
 /* The report this receiver should send back now (loss since the last one, jitter). */
 wzp_quality_report wzp_call_decoder_make_report(wzp_call_decoder *dec, uint32_t rtt_ms);
 

@@ -89,8 +89,9 @@ typedef struct wzp_fec_packet {
     bool is_repair;
     const uint8_t *payload;
     size_t len;
-    /* Carried for the caller (the interleaver keeps them with the packet): the codec and media
-     * timestamp the packet's header will show. The FEC code itself ignores them. */
+    /* The block's metadata, which the packet's header shows: the codec, and the media timestamp
+     * of this frame (a source packet) or of the block's first frame (a repair packet). The
+     * encoder stamps them; the decoder learns the block's from any of its packets. */
     uint8_t codec_id;
     uint32_t timestamp_ms;
 } wzp_fec_packet;
@@ -113,14 +114,17 @@ void wzp_fec_encoder_free(wzp_fec_encoder *enc);
 /* Block size and repair ratio for blocks started from now on (the current block keeps its own).
  * Errors: WZP_ERR_INVALID_ARG (k 0 or above max_k, ratio outside 0..2). */
 WZP_MUST_CHECK int wzp_fec_encoder_set_params(wzp_fec_encoder *enc, unsigned k, float ratio);
-/* Add one frame: its source packet goes out at once; when the block is full its repair packets
- * follow. `out` needs room for 1 + WZP_FEC_MAX_BLOCK_REPAIR packets. Errors: WZP_ERR_TOO_LARGE,
- * WZP_ERR_EMPTY, WZP_ERR_BUFFER_TOO_SMALL. */
+/* Add one frame of `codec_id` stamped `timestamp_ms`: its source packet goes out at once; when
+ * the block is full its repair packets follow. `out` needs room for 1 + WZP_FEC_MAX_BLOCK_REPAIR
+ * packets. Errors: WZP_ERR_TOO_LARGE, WZP_ERR_EMPTY, WZP_ERR_BUFFER_TOO_SMALL. */
 WZP_MUST_CHECK int wzp_fec_encoder_add(wzp_fec_encoder *enc, const uint8_t *frame, size_t len,
+                                       uint8_t codec_id, uint32_t timestamp_ms,
                                        wzp_fec_packet *out, size_t cap, size_t *n);
 /* Close the current block early (e.g. before silence) and emit its repair packets. */
 WZP_MUST_CHECK int wzp_fec_encoder_flush(wzp_fec_encoder *enc, wzp_fec_packet *out, size_t cap,
                                          size_t *n);
+/* Frames in the open block (0: the next frame starts a block). */
+unsigned wzp_fec_encoder_pending(const wzp_fec_encoder *enc);
 
 /* ---- decoder block manager -------------------------------------------------------------- */
 
@@ -130,6 +134,9 @@ typedef struct wzp_fec_frame {
     bool recovered;
     const uint8_t *data;
     size_t len;
+    uint8_t codec_id;      /* the block's codec */
+    uint32_t timestamp_ms; /* this frame's media timestamp (the block's first + its position) */
+    unsigned k;            /* the block's size, once a repair packet told it (0: not yet) */
 } wzp_fec_frame;
 
 typedef struct wzp_fec_decoder_stats {
@@ -146,6 +153,8 @@ void wzp_fec_decoder_free(wzp_fec_decoder *dec);
  * valid until the next call. Malformed packets are counted and dropped (return 0, no frames). */
 WZP_MUST_CHECK int wzp_fec_decoder_add(wzp_fec_decoder *dec, const wzp_fec_packet *pkt,
                                        uint64_t now_ms, wzp_fec_frame *out, size_t cap, size_t *n);
+/* The size K of block `block_id` if a repair packet of it has told (0: unknown or expired). */
+unsigned wzp_fec_decoder_block_k(const wzp_fec_decoder *dec, uint8_t block_id);
 /* Expire blocks by age (call now and then when no packets arrive). */
 void wzp_fec_decoder_tick(wzp_fec_decoder *dec, uint64_t now_ms);
 wzp_fec_decoder_stats wzp_fec_decoder_get_stats(const wzp_fec_decoder *dec);

@@ -51,6 +51,8 @@ typedef struct wzp_codec_info {
 const wzp_codec_info *wzp_codec_info_get(unsigned id);
 /* Look a codec up by its wire name (exact, case-sensitive); NULL when unknown. */
 const wzp_codec_info *wzp_codec_info_by_name(const char *name, size_t len);
+/* Whether `codec_id` is a known codec of `family`. */
+bool wzp_codec_is(unsigned codec_id, wzp_codec_family family);
 
 /* ---- quality profiles (SPEC §6) --------------------------------------------------------- */
 
@@ -74,6 +76,9 @@ typedef enum wzp_profile_id {
 
 /* The named profile (never NULL for a valid id; NULL otherwise). */
 const wzp_profile *wzp_profile_get(wzp_profile_id id);
+/* The named profile that sends `codec_id` (its block size is what a receiver expects of that
+ * codec's FEC blocks), or NULL when no profile sends it (comfort noise, Opus16k, Codec2 3200). */
+const wzp_profile *wzp_profile_for_codec(unsigned codec_id);
 /* Human name of a named profile ("GOOD", "STUDIO_32K", ...). */
 const char *wzp_profile_name(wzp_profile_id id);
 /* Claimed wire bitrate of a named profile in bits/s (SPEC §6: GOOD 28800 ...). */

@@ -25,8 +25,6 @@ extern "C" {
 #define WZP_RELAY_MAX_SESSIONS_DEFAULT 100 /* SPEC §2 max_sessions */
 #define WZP_RELAY_MAX_PER_ROOM_DEFAULT 64
 #define WZP_RELAY_IDLE_MS_DEFAULT      15000 /* no media, keep-alive or signal: the member is gone */
-#define WZP_ROOM_NAME_MAX              64    /* the SNI: a 32-hex-digit room hash, or a name */
-#define WZP_ALIAS_MAX                  64
 
 typedef struct wzp_relay_config {
     unsigned max_sessions;

@@ -30,6 +30,8 @@ extern "C" {
 #define WZP_SIGNAL_MAX_STRING   8192                /* any one string field, in bytes */
 #define WZP_SIGNAL_MAX_DEPTH    4                   /* FederatedSignalForward nesting */
 #define WZP_SIGNAL_MAX_U64      9007199254740992ULL /* 2^53: exact in every JSON implementation */
+#define WZP_ROOM_NAME_MAX       64 /* a room as the relay knows it: its SNI (32 hex digits) */
+#define WZP_ALIAS_MAX           64 /* the name a member shows (RegisterPresence.alias) */
 
 typedef enum wzp_signal_type {
     WZP_SIG_CALL_OFFER,

@@ -24,12 +24,11 @@ unsigned wzp_codec_frame_samples(unsigned codec_id) {
 }
 
 static bool is_opus(unsigned codec) {
-    const wzp_codec_info *c = wzp_codec_info_get(codec);
-    return c != NULL && c->family == WZP_CODEC_FAMILY_OPUS;
+    return wzp_codec_is(codec, WZP_CODEC_FAMILY_OPUS);
 }
 
 static bool is_codec2(unsigned codec) {
-    return codec == WZP_CODEC_CODEC2_3200 || codec == WZP_CODEC_CODEC2_1200;
+    return wzp_codec_is(codec, WZP_CODEC_FAMILY_CODEC2);
 }
 
 /* ---- encoder ------------------------------------------------------------------------------ */

@@ -1,8 +1,8 @@
 /*
- * The receiving half of the media chain (include/wzp/call.h). Frames recovered by FEC carry no
- * header of their own: their codec and timestamp come from their block, learned from any packet
- * of it (a source packet's timestamp minus its position, or a repair packet's timestamp, which
- * is the block's first frame). Every frame is then opened end to end before it may be played.
+ * The receiving half of the media chain (include/wzp/call.h). The FEC decoder hands out each frame
+ * with its codec and timestamp (recovered ones from their block); every frame is opened end to end
+ * before it may be played; the jitter buffer's delay covers the FEC span of the blocks arriving,
+ * and its changes of delay are spliced by whole pitch periods (wzp_splicer).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -11,14 +11,7 @@
 #include "wzp/call.h"
 #include "wzp/alloc.h"
 
-#define FEC_MAX_FRAME   (WZP_MAX_CODEC_FRAME + WZP_MEDIA_OVERHEAD)
-#define WZP_TSM_HISTORY 2048 /* >= PITCH_WIN + PITCH_MAX */
-
-typedef struct block_meta {
-    bool known;
-    uint8_t codec;
-    uint32_t first_ts;
-} block_meta;
+#define FEC_MAX_FRAME (WZP_MAX_CODEC_FRAME + WZP_MEDIA_OVERHEAD)
 
 /* A lost frame can be recovered only once its block's repair symbols arrive: up to K frames
  * (times the interleaving depth) later. The playout delay must cover that span or recovered
@@ -32,18 +25,18 @@ struct wzp_call_decoder {
     wzp_compact_rx framing;
     wzp_fec_decoder *fec;
     wzp_media_rx keys;
-    wzp_jitter_buffer *jb;
+    wzp_jb *jb;
     wzp_audio_decoder *audio;
     wzp_quality_meter meter;
-    block_meta blocks[256];
-    unsigned fec_k; /* the block size last seen in a repair packet */
+    unsigned fec_k; /* the block size last told by a repair packet */
     bool k_seen;    /* fec_k came from a repair packet (else: a guess from the codec) */
     bool k_guessed;
     wzp_call_decoder_stats st;
     wzp_frame_observer observer;
     void *observer_user;
-    int16_t hist[WZP_TSM_HISTORY]; /* the audio played last, for pitch-period splices */
-    size_t hist_n;
+    wzp_key_source key_source;
+    void *key_source_user;
+    wzp_splicer splice; /* the audio played last, for pitch-period splices */
     uint8_t last_codec; /* of the last frame decoded: a change of codec family is bridged */
     bool has_last_codec;
     int16_t ab[2 * WZP_MAX_FRAME_SAMPLES]; /* a dropped frame and the one after it, decoded */
@@ -53,6 +46,11 @@ struct wzp_call_decoder {
 void wzp_call_decoder_observe(wzp_call_decoder *dec, wzp_frame_observer fn, void *user) {
     dec->observer = fn;
     dec->observer_user = user;
+}
+
+void wzp_call_decoder_on_unknown_key(wzp_call_decoder *dec, wzp_key_source fn, void *user) {
+    dec->key_source = fn;
+    dec->key_source_user = user;
 }
 
 void wzp_call_decoder_free(wzp_call_decoder *dec) {
@@ -107,27 +105,18 @@ void wzp_call_decoder_add_key(wzp_call_decoder *dec, const uint8_t key[WZP_KEY_S
     wzp_media_rx_add_key(&dec->keys, key, key_id, now_ms);
 }
 
-static void learn_block(wzp_call_decoder *d, const wzp_media_header *h) {
-    unsigned frame_ms = wzp_codec_frame_samples(h->codec_id) / WZP_SAMPLES_PER_MS;
-    block_meta *b = &d->blocks[h->fec_block_id];
-    b->known = true;
-    b->codec = h->codec_id;
-    b->first_ts =
-        h->is_repair ? h->timestamp_ms : h->timestamp_ms - (uint32_t)h->fec_symbol_idx * frame_ms;
-}
-
-/* Open one frame end to end and queue it for playout. */
+/* Open one frame end to end (a key id we lack may be the sender's next ratchet step: asked of
+ * the key source once) and queue it for playout. */
 static void accept_frame(wzp_call_decoder *d, const wzp_fec_frame *f, uint64_t now_ms) {
-    const block_meta *b = &d->blocks[f->block_id];
-    if (!b->known) {
-        return;
-    }
-    unsigned frame_ms = wzp_codec_frame_samples(b->codec) / WZP_SAMPLES_PER_MS;
-    wzp_frame_meta meta = {b->codec, b->first_ts + (uint32_t)f->index * frame_ms};
+    wzp_frame_meta meta = {f->codec_id, f->timestamp_ms};
     uint8_t plain[FEC_MAX_FRAME];
     size_t n = 0;
-    if (wzp_media_open(&d->keys, &meta, f->data, f->len, now_ms, plain, sizeof(plain), &n) !=
-        WZP_OK) {
+    int rc = wzp_media_open(&d->keys, &meta, f->data, f->len, now_ms, plain, sizeof(plain), &n);
+    if (rc == WZP_ERR_UNKNOWN_KEY && d->key_source != NULL && f->len > 0 &&
+        d->key_source(d->key_source_user, f->data[0], now_ms)) {
+        rc = wzp_media_open(&d->keys, &meta, f->data, f->len, now_ms, plain, sizeof(plain), &n);
+    }
+    if (rc != WZP_OK) {
         d->st.auth_failures++;
         return;
     }
@@ -144,47 +133,48 @@ static void accept_frame(wzp_call_decoder *d, const wzp_fec_frame *f, uint64_t n
     }
 }
 
-int wzp_call_decoder_receive(wzp_call_decoder *dec, const uint8_t *buf, size_t len, uint64_t now_ms,
-                             wzp_quality_report *report, bool *has_report) {
-    *has_report = false;
+/* The playout delay covers the span FEC needs: the block size from the repair packets, and
+ * before the first of them (a block's end) a guess from the codec -- the block size of the tier
+ * that sends it. A buffer that started for the wrong span would grow by concealed frames later,
+ * at the start of every call that begins in DEGRADED or CATASTROPHIC. */
+static void follow_block_size(wzp_call_decoder *d, const wzp_media_header *h) {
+    if (h->codec_id == WZP_CODEC_COMFORT_NOISE) {
+        return; /* one-frame blocks of their own */
+    }
+    unsigned k = 0;
+    if (h->is_repair) {
+        k = wzp_fec_decoder_block_k(d->fec, h->fec_block_id);
+        d->k_seen = d->k_seen || k != 0;
+    } else if (!d->k_seen && !d->k_guessed) {
+        const wzp_profile *p = wzp_profile_for_codec(h->codec_id);
+        d->k_guessed = true;
+        k = p != NULL ? p->frames_per_block : 0;
+    }
+    if (k != 0 && k != d->fec_k) {
+        d->fec_k = k;
+        wzp_jb_set_min_frames(d->jb, fec_span_frames(k, d->cfg.interleave_depth));
+    }
+}
+
+int wzp_call_decoder_receive(wzp_call_decoder *dec, const uint8_t *buf, size_t len,
+                             uint64_t now_ms) {
     dec->st.datagrams++;
     wzp_media_header h;
-    size_t hl = 0, used = 0;
+    size_t hl = 0;
     if (wzp_compact_rx_decode(&dec->framing, buf, len, now_ms, &h, &hl) != WZP_OK ||
         wzp_codec_frame_samples(h.codec_id) == 0) {
         dec->st.bad_datagrams++;
         return WZP_OK;
     }
     size_t plen = len - hl;
-    if (h.has_quality_report) {
-        if (plen < WZP_QUALITY_REPORT_SIZE ||
-            wzp_quality_report_decode(buf + len - WZP_QUALITY_REPORT_SIZE, WZP_QUALITY_REPORT_SIZE,
-                                      report, &used) != WZP_OK) {
+    if (h.has_quality_report) { /* SPEC's in-band report: our reports travel as signals */
+        if (plen < WZP_QUALITY_REPORT_SIZE) {
             dec->st.bad_datagrams++;
             return WZP_OK;
         }
-        *has_report = true;
         plen -= WZP_QUALITY_REPORT_SIZE;
     }
     wzp_quality_meter_on_packet(&dec->meter, h.seq);
-    learn_block(dec, &h);
-    if (h.is_repair && plen > 0 && buf[hl] != dec->fec_k && h.codec_id != WZP_CODEC_COMFORT_NOISE) {
-        dec->fec_k = buf[hl]; /* repair payloads start with the block's K */
-        dec->k_seen = true;
-        wzp_jb_set_min_frames(dec->jb, fec_span_frames(dec->fec_k, dec->cfg.interleave_depth));
-    } else if (!dec->k_seen && !dec->k_guessed && h.codec_id != WZP_CODEC_COMFORT_NOISE) {
-        /* Before the first repair packet (a block's end), guess K from the codec: the tier that
-         * sends it. A buffer that starts for the wrong span must grow by concealed frames
-         * later, at the start of every call that begins in DEGRADED or CATASTROPHIC. */
-        dec->k_guessed = true;
-        unsigned k = h.codec_id == WZP_CODEC_OPUS_6K       ? 10
-                     : h.codec_id == WZP_CODEC_CODEC2_1200 ? 8
-                                                           : dec->fec_k;
-        if (k != dec->fec_k) {
-            dec->fec_k = k;
-            wzp_jb_set_min_frames(dec->jb, fec_span_frames(k, dec->cfg.interleave_depth));
-        }
-    }
     wzp_fec_packet p = {h.fec_block_id, h.fec_symbol_idx, h.is_repair,   buf + hl,
                         plen,           h.codec_id,       h.timestamp_ms};
     size_t n = 0;
@@ -192,136 +182,11 @@ int wzp_call_decoder_receive(wzp_call_decoder *dec, const uint8_t *buf, size_t l
         dec->st.bad_datagrams++;
         return WZP_OK;
     }
+    follow_block_size(dec, &h);
     for (size_t i = 0; i < n; i++) {
         accept_frame(dec, &dec->frames[i], now_ms);
     }
     return WZP_OK;
-}
-
-/* ---- time-scale changes by whole pitch periods -------------------------------------------
- * The jitter buffer changes its delay one frame at a time: it drops a frame (accelerate) or adds
- * one (stretch). Done as such on a steady sound (a tone, a held vowel), the splice is audible: a
- * dropped frame leaves a phase jump, and a codec's concealment frame fades (Opus' fell to
- * -60 dBFS within 40 ms on a tone at every stretch after a tier switch). So the audio is cut or
- * lengthened by whole pitch periods of what just played, found by autocorrelation: the splice
- * lands on the same phase. Aperiodic audio (noise, silence) falls back to frame drop /
- * concealment, where nothing periodic is there to break. */
-
-#define PITCH_MIN   48  /* 1 kHz */
-#define PITCH_MAX   960 /* 50 Hz */
-#define PITCH_WIN   960 /* 20 ms compared */
-#define PERIODIC    0.6 /* normalised autocorrelation above which the sound counts as periodic */
-#define SPLICE_FADE 96  /* 2 ms crossfade at a cut */
-#define BRIDGE      960 /* 20 ms fade-in of a new codec */
-
-static void remember_output(wzp_call_decoder *d, const int16_t *pcm, size_t n) {
-    if (n >= WZP_TSM_HISTORY) {
-        memcpy(d->hist, pcm + n - WZP_TSM_HISTORY, WZP_TSM_HISTORY * sizeof(int16_t));
-        d->hist_n = WZP_TSM_HISTORY;
-        return;
-    }
-    size_t keep = d->hist_n + n > WZP_TSM_HISTORY ? WZP_TSM_HISTORY - n : d->hist_n;
-    memmove(d->hist, d->hist + d->hist_n - keep, keep * sizeof(int16_t));
-    memcpy(d->hist + keep, pcm, n * sizeof(int16_t));
-    d->hist_n = keep + n;
-}
-
-/* `w` points PITCH_MAX samples or more into the history: `w - lag` is still inside it. */
-static double autocorr(const int16_t *w, size_t lag, double e0) {
-    const int16_t *v = w - lag;
-    double c = 0, e1 = 0;
-    for (size_t i = 0; i < PITCH_WIN; i++) {
-        c += (double)w[i] * v[i];
-        e1 += (double)v[i] * v[i];
-    }
-    return e1 > 0 ? c / sqrt(e0 * e1) : 0;
-}
-
-/* The pitch period (samples) of the end of `x`, or 0 when it is not periodic: the first lag
- * whose normalised autocorrelation passes PERIODIC, climbed to its local maximum (a lag a few
- * samples short of the period would put every repeated period that much out of phase). */
-static size_t pitch_period(const int16_t *x, size_t n) {
-    if (n < PITCH_WIN + PITCH_MAX) {
-        return 0;
-    }
-    const int16_t *w = x + n - PITCH_WIN;
-    double e0 = 0;
-    for (size_t i = 0; i < PITCH_WIN; i++) {
-        e0 += (double)w[i] * w[i];
-    }
-    if (e0 < (double)PITCH_WIN * 100.0) { /* quieter than -50 dBFS: nothing to keep in phase */
-        return 0;
-    }
-    for (size_t lag = PITCH_MIN; lag <= PITCH_MAX; lag++) {
-        double r = autocorr(w, lag, e0);
-        if (r > PERIODIC) {
-            while (lag < PITCH_MAX) {
-                double next = autocorr(w, lag + 1, e0);
-                if (next < r) {
-                    break;
-                }
-                r = next;
-                lag++;
-            }
-            return lag;
-        }
-    }
-    return 0;
-}
-
-/* Stretch: `frame` samples' worth of whole periods repeating the last one played. */
-static bool stretch_periodic(wzp_call_decoder *d, size_t frame, int16_t *pcm, size_t *n) {
-    size_t p = pitch_period(d->hist, d->hist_n);
-    if (p == 0) {
-        return false;
-    }
-    size_t len = frame / p * p;
-    const int16_t *last = d->hist + d->hist_n - p;
-    for (size_t i = 0; i < len; i++) {
-        pcm[i] = last[i % p];
-    }
-    *n = len;
-    return true;
-}
-
-/* Accelerate: `a` (the dropped frame, decoded) then `b` (the frame due); the output is their
- * concatenation less the first whole periods covering `a`, crossfaded in. Returns false when the
- * sound is not periodic. */
-static bool shorten_periodic(const wzp_call_decoder *d, const int16_t *ab, size_t a, size_t b,
-                             int16_t *pcm, size_t *n) {
-    size_t p = pitch_period(d->hist, d->hist_n);
-    if (p == 0 || p > b) {
-        return false;
-    }
-    size_t cut = (a + p - 1) / p * p; /* >= a, and the output is at most b */
-    size_t len = a + b - cut;
-    for (size_t i = 0; i < len; i++) {
-        double v = ab[cut + i];
-        if (i < SPLICE_FADE) { /* from the natural continuation into the same phase, later */
-            double w = (double)i / SPLICE_FADE;
-            v = w * v + (1.0 - w) * ab[i];
-        }
-        pcm[i] = (int16_t)lrint(v);
-    }
-    *n = len;
-    return true;
-}
-
-static bool is_codec2(uint8_t codec) {
-    return codec == WZP_CODEC_CODEC2_3200 || codec == WZP_CODEC_CODEC2_1200;
-}
-
-/* A switch between Opus and Codec2 (a tier change): the new decoder starts from nothing (Codec2's
- * resampler primes with silence, a stale Opus state misfires), a 10-20 ms hole. The first 20 ms
- * of the new codec fade in over the old sound's pitch periods, continued. */
-static void bridge_codec_change(const wzp_call_decoder *d, int16_t *pcm, size_t n) {
-    size_t p = pitch_period(d->hist, d->hist_n);
-    size_t len = n < BRIDGE ? n : BRIDGE;
-    const int16_t *last = d->hist + d->hist_n - p;
-    for (size_t i = 0; p != 0 && i < len; i++) {
-        double w = (double)i / (double)len;
-        pcm[i] = (int16_t)lrint(w * pcm[i] + (1.0 - w) * last[i % p]);
-    }
 }
 
 static int pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb_kind *kind) {
@@ -331,7 +196,7 @@ static int pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb_kind *kin
     if (o.kind == WZP_JB_BUFFERING) {
         *n = (size_t)o.duration_ms * WZP_SAMPLES_PER_MS;
         memset(pcm, 0, *n * sizeof(int16_t));
-        dec->hist_n = 0;
+        wzp_splicer_reset(&dec->splice);
         return WZP_OK;
     }
     dec->st.playout_ts_ms = o.timestamp_ms;
@@ -346,13 +211,15 @@ static int pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb_kind *kin
         size_t b = 0;
         if (wzp_audio_decoder_decode(dec->audio, o.codec_id, o.data, o.len, dec->ab + a, &b) ==
             WZP_OK) {
-            if (a == 0 || !shorten_periodic(dec, dec->ab, a, b, pcm, n)) {
+            if (a == 0 || !wzp_splicer_shorten(&dec->splice, dec->ab, a, b, pcm, n)) {
                 memcpy(pcm, dec->ab + a, b * sizeof(int16_t)); /* the dropped frame just goes */
                 *n = b;
             }
             if (o.codec_id != WZP_CODEC_COMFORT_NOISE) {
-                if (dec->has_last_codec && is_codec2(o.codec_id) != is_codec2(dec->last_codec)) {
-                    bridge_codec_change(dec, pcm, *n);
+                if (dec->has_last_codec &&
+                    wzp_codec_is(o.codec_id, WZP_CODEC_FAMILY_CODEC2) !=
+                        wzp_codec_is(dec->last_codec, WZP_CODEC_FAMILY_CODEC2)) {
+                    wzp_splicer_bridge(&dec->splice, pcm, *n); /* Opus <-> Codec2 */
                 }
                 dec->last_codec = o.codec_id;
                 dec->has_last_codec = true;
@@ -361,7 +228,8 @@ static int pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb_kind *kin
         }
         /* undecodable although authentic: conceal rather than play nothing */
     }
-    if (o.stretch && stretch_periodic(dec, (size_t)o.duration_ms * WZP_SAMPLES_PER_MS, pcm, n)) {
+    if (o.stretch &&
+        wzp_splicer_stretch(&dec->splice, (size_t)o.duration_ms * WZP_SAMPLES_PER_MS, pcm, n)) {
         return WZP_OK; /* nothing was lost: not counted as concealment */
     }
     bool from_fec = false;
@@ -377,7 +245,7 @@ static int pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb_kind *kin
 int wzp_call_decoder_pull(wzp_call_decoder *dec, int16_t *pcm, size_t *n, wzp_jb_kind *kind) {
     int rc = pull(dec, pcm, n, kind);
     if (rc == WZP_OK && *kind != WZP_JB_BUFFERING) {
-        remember_output(dec, pcm, *n);
+        wzp_splicer_remember(&dec->splice, pcm, *n);
     }
     return rc;
 }

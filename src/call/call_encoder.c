@@ -31,11 +31,9 @@ struct wzp_call_encoder {
     wzp_fec_encoder *fec;
     wzp_interleaver *il;
     wzp_compact_tx framing;
-    unsigned in_block; /* frames in the FEC block being built */
     bool in_speech;
     unsigned silence_ms; /* since the last comfort-noise frame */
     uint32_t ts;         /* media timestamp of the next frame */
-    uint32_t block_ts;   /* timestamp of the current block's first frame */
     uint16_t seq;
     wzp_call_encoder_stats st;
     int16_t work[WZP_MAX_FRAME_SAMPLES];
@@ -118,9 +116,13 @@ void wzp_call_encoder_set_key(wzp_call_encoder *enc, const uint8_t key[WZP_KEY_S
     wzp_media_tx_init(&enc->tx, key, key_id);
 }
 
+uint32_t wzp_call_encoder_key_use(const wzp_call_encoder *enc) {
+    return enc->tx.counter;
+}
+
 size_t wzp_call_encoder_frame_samples(const wzp_call_encoder *enc) {
     /* a pending tier change applies to the next frame when no block is open */
-    wzp_tier t = enc->in_block == 0 ? enc->next_tier : enc->tier;
+    wzp_tier t = wzp_fec_encoder_pending(enc->fec) == 0 ? enc->next_tier : enc->tier;
     return wzp_codec_frame_samples(profile_of(t)->codec);
 }
 
@@ -136,18 +138,16 @@ uint32_t wzp_call_encoder_media_ts(const wzp_call_encoder *enc) {
     return enc->ts;
 }
 
-/* Header + payload (+ report trailer) for one FEC packet. */
-static int emit(wzp_call_encoder *e, const wzp_fec_packet *p, uint64_t now_ms,
-                const wzp_quality_report **report, wzp_datagram *d) {
+/* Header + payload for one FEC packet. */
+static int emit(wzp_call_encoder *e, const wzp_fec_packet *p, uint64_t now_ms, wzp_datagram *d) {
     wzp_media_header h = {.is_repair = p->is_repair,
                           .codec_id = p->codec_id,
-                          .has_quality_report = *report != NULL,
                           .fec_ratio = wzp_fec_ratio_encode(e->ratio),
                           .seq = e->seq++,
                           .timestamp_ms = p->timestamp_ms,
                           .fec_block_id = p->block_id,
                           .fec_symbol_idx = p->esi};
-    size_t hl = 0, ql = 0;
+    size_t hl = 0;
     if (h.seq % (e->ratio >= LOSSY_RATIO ? LOSSY_FULL_EVERY : FULL_EVERY) == 0) {
         wzp_compact_tx_force_full(&e->framing);
     }
@@ -155,29 +155,21 @@ static int emit(wzp_call_encoder *e, const wzp_fec_packet *p, uint64_t now_ms,
     if (rc != WZP_OK) {
         return rc;
     }
-    if (hl + p->len + (*report ? WZP_QUALITY_REPORT_SIZE : 0) > sizeof(d->data)) {
+    if (hl + p->len > sizeof(d->data)) {
         return WZP_ERR_TOO_LARGE;
     }
     memcpy(d->data + hl, p->payload, p->len);
-    if (*report != NULL) {
-        rc =
-            wzp_quality_report_encode(*report, d->data + hl + p->len, WZP_QUALITY_REPORT_SIZE, &ql);
-        *report = NULL; /* once per push */
-    }
-    d->len = hl + p->len + ql;
+    d->len = hl + p->len;
     e->st.datagrams++;
     e->st.bytes += d->len;
     return rc;
 }
 
-/* FEC packets -> interleaver -> datagrams. */
-static int send_fec(wzp_call_encoder *e, size_t n, uint64_t now_ms,
-                    const wzp_quality_report **report, wzp_datagram *out, size_t cap,
-                    size_t *count) {
-    bool closed = n > 1 || (n == 1 && e->in_block == 0);
+/* FEC packets -> interleaver -> datagrams; `closed`: they end their block. */
+static int send_fec(wzp_call_encoder *e, size_t n, bool closed, uint64_t now_ms, wzp_datagram *out,
+                    size_t cap, size_t *count) {
     for (size_t i = 0; i < n; i++) {
-        wzp_fec_packet *p = &e->fec_out[i];
-        p->timestamp_ms = p->is_repair ? e->block_ts : p->timestamp_ms;
+        const wzp_fec_packet *p = &e->fec_out[i];
         size_t m = 0;
         int rc = wzp_interleaver_push(e->il, p, closed && i + 1 == n, e->il_out,
                                       sizeof(e->il_out) / sizeof(e->il_out[0]), &m);
@@ -185,7 +177,7 @@ static int send_fec(wzp_call_encoder *e, size_t n, uint64_t now_ms,
             if (*count == cap) {
                 return WZP_ERR_BUFFER_TOO_SMALL;
             }
-            rc = emit(e, &e->il_out[j], now_ms, report, &out[(*count)++]);
+            rc = emit(e, &e->il_out[j], now_ms, &out[(*count)++]);
         }
         if (rc != WZP_OK) {
             return rc;
@@ -196,59 +188,39 @@ static int send_fec(wzp_call_encoder *e, size_t n, uint64_t now_ms,
 
 /* Seal one codec frame and feed it to FEC. */
 static int send_frame(wzp_call_encoder *e, unsigned codec, const uint8_t *frame, size_t len,
-                      uint64_t now_ms, const wzp_quality_report **report, wzp_datagram *out,
-                      size_t cap, size_t *count) {
+                      uint64_t now_ms, wzp_datagram *out, size_t cap, size_t *count) {
     uint8_t sealed[FEC_MAX_FRAME];
     size_t sl = 0, n = 0;
     wzp_frame_meta meta = {(uint8_t)codec, e->ts};
     int rc = wzp_media_seal(&e->tx, &meta, frame, len, sealed, sizeof(sealed), &sl);
-    if (rc != WZP_OK) {
-        return rc;
+    if (rc == WZP_OK) {
+        rc = wzp_fec_encoder_add(e->fec, sealed, sl, (uint8_t)codec, e->ts, e->fec_out,
+                                 sizeof(e->fec_out) / sizeof(e->fec_out[0]), &n);
     }
-    if (e->in_block == 0) {
-        e->block_ts = e->ts;
-    }
-    rc = wzp_fec_encoder_add(e->fec, sealed, sl, e->fec_out,
-                             sizeof(e->fec_out) / sizeof(e->fec_out[0]), &n);
-    if (rc != WZP_OK) {
-        return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        e->fec_out[i].codec_id = (uint8_t)codec;
-        e->fec_out[i].timestamp_ms = e->ts;
-    }
-    e->in_block = n > 1 ? 0 : e->in_block + 1;
-    if (n == 1 &&
-        e->in_block ==
-            (codec == WZP_CODEC_COMFORT_NOISE ? 1u : profile_of(e->tier)->frames_per_block)) {
-        e->in_block = 0; /* a block with no repair symbols closed */
-    }
-    return send_fec(e, n, now_ms, report, out, cap, count);
+    /* the block closed if this frame filled it (repairs or not) */
+    bool closed = wzp_fec_encoder_pending(e->fec) == 0;
+    return rc == WZP_OK ? send_fec(e, n, closed, now_ms, out, cap, count) : rc;
 }
 
 /* Close the open block early (before silence or at the end): its repairs go out now. */
-static int close_block(wzp_call_encoder *e, uint64_t now_ms, const wzp_quality_report **report,
-                       wzp_datagram *out, size_t cap, size_t *count) {
-    if (e->in_block == 0) {
+static int close_block(wzp_call_encoder *e, uint64_t now_ms, wzp_datagram *out, size_t cap,
+                       size_t *count) {
+    if (wzp_fec_encoder_pending(e->fec) == 0) {
         return WZP_OK;
     }
     size_t n = 0;
     int rc =
         wzp_fec_encoder_flush(e->fec, e->fec_out, sizeof(e->fec_out) / sizeof(e->fec_out[0]), &n);
-    for (size_t i = 0; i < n; i++) {
-        e->fec_out[i].codec_id = (uint8_t)wzp_audio_encoder_codec(e->audio);
-    }
-    e->in_block = 0;
     if (rc == WZP_OK && n == 0) {
         /* no repair symbols: still tell the interleaver the block ended */
         return WZP_OK;
     }
-    return rc == WZP_OK ? send_fec(e, n, now_ms, report, out, cap, count) : rc;
+    return rc == WZP_OK ? send_fec(e, n, true, now_ms, out, cap, count) : rc;
 }
 
 /* At a block boundary: apply a pending tier and the block parameters for speech or CN. */
 static int prepare_block(wzp_call_encoder *e, bool speech) {
-    if (e->in_block != 0) {
+    if (wzp_fec_encoder_pending(e->fec) != 0) {
         return WZP_OK;
     }
     e->tier = e->next_tier;
@@ -261,8 +233,7 @@ static int prepare_block(wzp_call_encoder *e, bool speech) {
 }
 
 int wzp_call_encoder_push(wzp_call_encoder *enc, const int16_t *pcm, size_t n, uint64_t now_ms,
-                          const wzp_quality_report *report, wzp_datagram *out, size_t cap,
-                          size_t *count) {
+                          wzp_datagram *out, size_t cap, size_t *count) {
     *count = 0;
     if (n != wzp_call_encoder_frame_samples(enc)) {
         return WZP_ERR_INVALID_ARG;
@@ -273,7 +244,7 @@ int wzp_call_encoder_push(wzp_call_encoder *enc, const int16_t *pcm, size_t n, u
     unsigned frame_ms = (unsigned)(n / WZP_SAMPLES_PER_MS);
     enc->st.frames++;
     if (rc == WZP_OK && !speech && enc->in_speech) {
-        rc = close_block(enc, now_ms, &report, out, cap, count);
+        rc = close_block(enc, now_ms, out, cap, count);
     }
     if (rc == WZP_OK) {
         rc = prepare_block(enc, speech);
@@ -283,16 +254,15 @@ int wzp_call_encoder_push(wzp_call_encoder *enc, const int16_t *pcm, size_t n, u
         size_t len = 0;
         rc = wzp_audio_encoder_encode(enc->audio, enc->work, n, frame, sizeof(frame), &len);
         if (rc == WZP_OK) {
-            rc = send_frame(enc, wzp_audio_encoder_codec(enc->audio), frame, len, now_ms, &report,
-                            out, cap, count);
+            rc = send_frame(enc, wzp_audio_encoder_codec(enc->audio), frame, len, now_ms, out, cap,
+                            count);
         }
         enc->st.speech_frames++;
         enc->silence_ms = 0;
     } else if (rc == WZP_OK) {
         if (enc->in_speech || enc->silence_ms >= WZP_CN_INTERVAL_MS) {
             uint8_t level = wzp_vad_cn_level(&enc->vad);
-            rc = send_frame(enc, WZP_CODEC_COMFORT_NOISE, &level, 1, now_ms, &report, out, cap,
-                            count);
+            rc = send_frame(enc, WZP_CODEC_COMFORT_NOISE, &level, 1, now_ms, out, cap, count);
             enc->silence_ms = 0;
             enc->st.cn_frames++;
         }
@@ -306,8 +276,7 @@ int wzp_call_encoder_push(wzp_call_encoder *enc, const int16_t *pcm, size_t n, u
 int wzp_call_encoder_flush(wzp_call_encoder *enc, uint64_t now_ms, wzp_datagram *out, size_t cap,
                            size_t *count) {
     *count = 0;
-    const wzp_quality_report *none = NULL;
-    int rc = close_block(enc, now_ms, &none, out, cap, count);
+    int rc = close_block(enc, now_ms, out, cap, count);
     size_t m = 0;
     if (rc == WZP_OK) {
         rc = wzp_interleaver_flush(enc->il, enc->il_out,
@@ -317,7 +286,7 @@ int wzp_call_encoder_flush(wzp_call_encoder *enc, uint64_t now_ms, wzp_datagram 
         if (*count == cap) {
             return WZP_ERR_BUFFER_TOO_SMALL;
         }
-        rc = emit(enc, &enc->il_out[j], now_ms, &none, &out[(*count)++]);
+        rc = emit(enc, &enc->il_out[j], now_ms, &out[(*count)++]);
     }
     return rc;
 }

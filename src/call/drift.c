@@ -75,7 +75,7 @@ int wzp_sweep_run(const wzp_arrival *trace, size_t n, unsigned min_frames, unsig
     cfg.max_frames = max_frames;
     cfg.capacity = max_frames + 16 > cfg.capacity ? max_frames + 16 : cfg.capacity;
     cfg.max_payload = 1;
-    wzp_jitter_buffer *jb = NULL;
+    wzp_jb *jb = NULL;
     double *delays = wzp_malloc(sizeof(double) * (n + 1));
     int rc = delays != NULL ? wzp_jb_new(&cfg, &jb) : WZP_ERR_NOMEM;
     if (rc != WZP_OK) {

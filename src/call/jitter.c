@@ -20,7 +20,7 @@ typedef struct jb_frame {
     uint8_t *data;
 } jb_frame;
 
-struct wzp_jitter_buffer {
+struct wzp_jb {
     wzp_jb_config cfg;
     jb_frame *frames; /* sorted by ts, count used */
     unsigned count;
@@ -61,14 +61,14 @@ wzp_jb_config wzp_jb_default_config(bool relay) {
     return c;
 }
 
-int wzp_jb_new(const wzp_jb_config *cfg, wzp_jitter_buffer **out) {
+int wzp_jb_new(const wzp_jb_config *cfg, wzp_jb **out) {
     if (cfg->min_frames == 0 || cfg->min_frames > cfg->max_frames ||
         cfg->initial_frames < cfg->min_frames || cfg->initial_frames > cfg->max_frames ||
         cfg->capacity <= cfg->max_frames || cfg->capacity > 4096 || cfg->max_payload == 0 ||
         cfg->max_payload > 65536) {
         return WZP_ERR_INVALID_ARG;
     }
-    wzp_jitter_buffer *jb = wzp_calloc(1, sizeof(*jb));
+    wzp_jb *jb = wzp_calloc(1, sizeof(*jb));
     if (jb == NULL) {
         return WZP_ERR_NOMEM;
     }
@@ -92,7 +92,7 @@ int wzp_jb_new(const wzp_jb_config *cfg, wzp_jitter_buffer **out) {
     return WZP_OK;
 }
 
-void wzp_jb_free(wzp_jitter_buffer *jb) {
+void wzp_jb_free(wzp_jb *jb) {
     if (jb != NULL) {
         wzp_free(jb->frames);
         wzp_free(jb->storage);
@@ -103,7 +103,7 @@ void wzp_jb_free(wzp_jitter_buffer *jb) {
 }
 
 /* Remove entry i, keeping its storage for reuse at the end of the array. */
-static void remove_at(wzp_jitter_buffer *jb, unsigned i) {
+static void remove_at(wzp_jb *jb, unsigned i) {
     uint8_t *data = jb->frames[i].data;
     memmove(&jb->frames[i], &jb->frames[i + 1], (jb->count - i - 1) * sizeof(jb_frame));
     jb->count--;
@@ -111,7 +111,7 @@ static void remove_at(wzp_jitter_buffer *jb, unsigned i) {
 }
 
 /* RFC 3550 interarrival jitter, and the target depth it implies. */
-static void update_jitter(wzp_jitter_buffer *jb, uint32_t ts, uint64_t arrival_ms, unsigned dur) {
+static void update_jitter(wzp_jb *jb, uint32_t ts, uint64_t arrival_ms, unsigned dur) {
     int64_t transit = (int64_t)arrival_ms - (int64_t)ts;
     if (jb->has_transit) {
         double d = fabs((double)(transit - jb->prev_transit));
@@ -126,7 +126,7 @@ static void update_jitter(wzp_jitter_buffer *jb, uint32_t ts, uint64_t arrival_m
     jb->has_transit = true;
 }
 
-int wzp_jb_insert(wzp_jitter_buffer *jb, uint8_t codec_id, uint32_t timestamp_ms,
+int wzp_jb_insert(wzp_jb *jb, uint8_t codec_id, uint32_t timestamp_ms,
                   const uint8_t *data, size_t len, uint64_t arrival_ms) {
     const wzp_codec_info *ci = wzp_codec_info_get(codec_id);
     if (ci == NULL) {
@@ -178,7 +178,7 @@ int wzp_jb_insert(wzp_jitter_buffer *jb, uint8_t codec_id, uint32_t timestamp_ms
 }
 
 /* Media milliseconds buffered from the playout point to the end of the newest frame. */
-static unsigned depth_ms(const wzp_jitter_buffer *jb, uint32_t from) {
+static unsigned depth_ms(const wzp_jb *jb, uint32_t from) {
     if (jb->count == 0) {
         return 0;
     }
@@ -187,7 +187,7 @@ static unsigned depth_ms(const wzp_jitter_buffer *jb, uint32_t from) {
     return d > 0 ? (unsigned)d : 0;
 }
 
-static void emit_frame(wzp_jitter_buffer *jb, wzp_jb_out *out) {
+static void emit_frame(wzp_jb *jb, wzp_jb_out *out) {
     jb_frame *f = &jb->frames[0];
     memcpy(jb->out_data, f->data, f->len);
     *out = (wzp_jb_out){WZP_JB_FRAME, f->codec, f->ts, f->dur, jb->out_data,
@@ -199,7 +199,7 @@ static void emit_frame(wzp_jitter_buffer *jb, wzp_jb_out *out) {
     remove_at(jb, 0);
 }
 
-static void emit_conceal(wzp_jitter_buffer *jb, wzp_jb_out *out, uint8_t codec, bool advance) {
+static void emit_conceal(wzp_jb *jb, wzp_jb_out *out, uint8_t codec, bool advance) {
     *out =
         (wzp_jb_out){WZP_JB_CONCEAL, codec, jb->play_ts, jb->last_dur, NULL, 0, NULL, 0, 0, false};
     if (jb->count > 0 && jb->frames[0].ts == jb->play_ts + jb->last_dur) {
@@ -214,7 +214,7 @@ static void emit_conceal(wzp_jitter_buffer *jb, wzp_jb_out *out, uint8_t codec, 
 
 /* Slow convergence on the target: at most one step every WZP_JB_ADJUST_INTERVAL pulls. Returns
  * true when it stretched (output already written). */
-static bool adjust(wzp_jitter_buffer *jb, wzp_jb_out *out, uint8_t codec) {
+static bool adjust(wzp_jb *jb, wzp_jb_out *out, uint8_t codec) {
     if (++jb->since_adjust < WZP_JB_ADJUST_INTERVAL) {
         return false;
     }
@@ -242,9 +242,9 @@ static bool adjust(wzp_jitter_buffer *jb, wzp_jb_out *out, uint8_t codec) {
     return false;
 }
 
-static void jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out);
+static void jb_pull(wzp_jb *jb, wzp_jb_out *out);
 
-void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
+void wzp_jb_pull(wzp_jb *jb, wzp_jb_out *out) {
     jb->skipped = false;
     jb_pull(jb, out);
     out->skipped = jb->skipped ? jb->skip_data : NULL;
@@ -252,7 +252,7 @@ void wzp_jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
     out->skipped_codec = jb->skip_codec;
 }
 
-static void jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
+static void jb_pull(wzp_jb *jb, wzp_jb_out *out) {
     if (!jb->started) {
         if (jb->count == 0 ||
             depth_ms(jb, jb->frames[0].ts) < jb->st.target_frames * (unsigned)jb->frames[0].dur) {
@@ -294,7 +294,7 @@ static void jb_pull(wzp_jitter_buffer *jb, wzp_jb_out *out) {
     emit_conceal(jb, out, codec, true);
 }
 
-void wzp_jb_set_min_frames(wzp_jitter_buffer *jb, unsigned frames) {
+void wzp_jb_set_min_frames(wzp_jb *jb, unsigned frames) {
     if (frames == 0) {
         frames = 1;
     }
@@ -315,7 +315,7 @@ void wzp_jb_set_min_frames(wzp_jitter_buffer *jb, unsigned frames) {
     }
 }
 
-wzp_jb_stats wzp_jb_get_stats(const wzp_jitter_buffer *jb) {
+wzp_jb_stats wzp_jb_get_stats(const wzp_jb *jb) {
     wzp_jb_stats s = jb->st;
     s.depth_frames = jb->last_dur ? depth_ms(jb, jb->play_ts) / jb->last_dur : 0;
     s.jitter_ms = jb->jitter;

@@ -7,20 +7,19 @@
  * recording against the signal sent (after delay alignment and gain), and the correlation of
  * their 10 ms envelopes (meaningful for a vocoder too, whose waveform is not the original's).
  * The verdict: OK, IMPAIRED (a second lost over 5% or lost the signal's shape) or DEGRADING
- * (the last third clearly worse than the first).
+ * (the last third clearly worse than the first). Both legs are call sessions on one loop, in one
+ * thread: the listening leg starts first, the talking one once the listener is in the room, and
+ * what is measured stays in memory.
  */
-#include <cjson/cJSON.h>
 #include <math.h>
-#include <pthread.h>
-#include <sndfile.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "wzp/client.h"
+#include "client/call.h"
 #include "wzp/alloc.h"
+#include "wzp/client.h"
+#include "wzp/random.h"
 
 #define RATE         48000
 #define ENV_SAMPLES  480 /* 10 ms envelope points */
@@ -77,24 +76,93 @@ static double pearson(const double *a, const double *b, size_t n) {
     return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0.0;
 }
 
-typedef struct leg {
-    wzp_client_options o;
-    FILE *out, *err;
-    int rc;
-    pthread_t thread;
-} leg;
+/* What the listening leg measured in one second of its own clock. */
+typedef struct snapshot {
+    double t; /* seconds since the listening leg started (its recording starts with it) */
+    double loss, concealed, played, playout_ts, now_ms;
+    bool heard;
+} snapshot;
 
-static void *run_leg(void *arg) {
-    leg *l = arg;
-    l->rc = wzp_client_run(&l->o, l->out, l->err);
-    return NULL;
+/* The talking leg's media clock read against the loop's clock. */
+typedef struct talk_mark {
+    double now_ms, media_ts;
+} talk_mark;
+
+#define MAX_SECONDS 700
+
+typedef struct echo {
+    uv_loop_t loop;
+    uv_timer_t watch;
+    const wzp_client_options *o;
+    wzp_client_call *listen, *talk;
+    wzp_client_call_config talk_cfg;
+    bool listen_done, talk_done, talk_started;
+    int rc;
+    float *rec; /* what the listening leg played, in memory */
+    size_t nrec, rec_cap;
+    snapshot snap[MAX_SECONDS];
+    size_t nsnap;
+    talk_mark mark[MAX_SECONDS];
+    size_t nmark;
+    uint64_t listen_start, last_snap;
+    char *listen_log, *talk_log; /* their errors, shown if the call fails */
+    size_t listen_log_len, talk_log_len;
+} echo;
+
+static void record(void *user, const int16_t *pcm, size_t n) {
+    echo *e = user;
+    for (size_t i = 0; i < n && e->nrec < e->rec_cap; i++) {
+        e->rec[e->nrec++] = (float)pcm[i] / 32768.0f;
+    }
 }
 
-static void dump(FILE *f, FILE *to) {
-    char line[512];
-    rewind(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        fputs(line, to);
+static void on_leg_done(void *user, wzp_client_call *c) {
+    echo *e = user;
+    e->listen_done = e->listen_done || c == e->listen;
+    e->talk_done = e->talk_done || c == e->talk;
+    if (e->listen_done && (e->talk_done || !e->talk_started)) {
+        uv_stop(&e->loop);
+    }
+}
+
+/* Once a second: the listening leg's loss and concealment, and the talking leg's media clock. */
+static void take_snapshot(echo *e, uint64_t now) {
+    if (e->nsnap < MAX_SECONDS) {
+        wzp_peer_view v;
+        snapshot *s = &e->snap[e->nsnap++];
+        memset(s, 0, sizeof(*s));
+        s->t = (double)(now - e->listen_start) / 1000.0;
+        s->now_ms = (double)now;
+        if (wzp_call_session_peers(wzp_client_call_session(e->listen), &v, 1) == 1) {
+            s->heard = true;
+            s->loss = v.heard_valid ? wzp_quality_report_loss_percent(&v.heard) : 0;
+            s->concealed = (double)v.stats.frames_concealed;
+            s->played = (double)v.stats.frames_played;
+            s->playout_ts = v.stats.playout_ts_ms;
+        }
+    }
+    wzp_call_session *ts = e->talk_started && !e->talk_done ? wzp_client_call_session(e->talk)
+                                                            : NULL;
+    if (ts != NULL && e->nmark < MAX_SECONDS && wzp_call_session_media_ts(ts) > 0) {
+        e->mark[e->nmark++] = (talk_mark){(double)now, wzp_call_session_media_ts(ts)};
+    }
+}
+
+/* The listener joins first (it hears the signal from its start); the talker once it is in. */
+static void on_watch(uv_timer_t *t) {
+    echo *e = t->data;
+    uint64_t now = uv_now(&e->loop);
+    if (!e->talk_started && !e->listen_done &&
+        wzp_call_session_joined(wzp_client_call_session(e->listen))) {
+        e->talk_started = true;
+        if (wzp_client_call_start(&e->loop, &e->talk_cfg, &e->talk) != WZP_OK) {
+            e->talk_done = true;
+            e->rc = 1;
+        }
+    }
+    if (now - e->last_snap >= 1000) {
+        e->last_snap = now;
+        take_snapshot(e, now);
     }
 }
 
@@ -104,25 +172,23 @@ typedef struct window {
     bool bad;
 } window;
 
-/* The listening leg's metrics lines: loss and concealed frames for its seconds [from, to). */
-static void window_stats(cJSON **lines, size_t n, double from, double to, window *w) {
+/* The listening leg's loss and concealed frames for its seconds [from, to). */
+static void window_stats(const echo *e, double from, double to, window *w) {
     double loss = 0;
     int k = 0;
     long c0 = -1, c1 = -1;
-    for (size_t i = 0; i < n; i++) {
-        double t = cJSON_GetObjectItem(lines[i], "t")->valuedouble;
-        cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(lines[i], "peers"), 0);
-        if (p == NULL) {
+    for (size_t i = 0; i < e->nsnap; i++) {
+        const snapshot *s = &e->snap[i];
+        if (!s->heard) {
             continue;
         }
-        long c = (long)cJSON_GetObjectItem(p, "concealed")->valuedouble;
-        if (t <= from) {
-            c0 = c;
+        if (s->t <= from) {
+            c0 = (long)s->concealed;
         }
-        if (t > from && t <= to + 0.5) {
-            loss += cJSON_GetObjectItem(p, "loss_pct")->valuedouble;
+        if (s->t > from && s->t <= to + 0.5) {
+            loss += s->loss;
             k++;
-            c1 = c;
+            c1 = (long)s->concealed;
         }
     }
     w->loss = k > 0 ? loss / k : 0;
@@ -139,82 +205,129 @@ static double median(double *v, size_t n) {
     return n > 0 ? v[n / 2] : NAN;
 }
 
-/* Capture to playout: the talking leg's media clock (its metrics lines) against the listening
- * leg's playout clock, as scripts/quality-lab.sh measures it. NAN if unknown. */
-static double path_delay_ms(cJSON **heard, size_t nh, const char *talk_jsonl) {
-    double epochs[4096], d[4096];
-    size_t ne = 0, nd = 0;
-    FILE *f = fopen(talk_jsonl, "r");
-    char line[8192];
-    while (f != NULL && ne < 4096 && fgets(line, sizeof(line), f) != NULL) {
-        cJSON *o = cJSON_Parse(line);
-        cJSON *u = cJSON_GetObjectItem(o, "unix_ms"), *m = cJSON_GetObjectItem(o, "media_ts_ms");
-        if (cJSON_IsNumber(u) && cJSON_IsNumber(m) && m->valuedouble > 0) {
-            epochs[ne++] = u->valuedouble - m->valuedouble;
-        }
-        cJSON_Delete(o);
+/* Capture to playout: the talking leg's media clock against the listening leg's playout clock,
+ * both read on the loop's clock (as scripts/quality-lab.sh does across processes). */
+static double path_delay_ms(const echo *e) {
+    double epochs[MAX_SECONDS], d[MAX_SECONDS];
+    size_t nd = 0;
+    for (size_t i = 0; i < e->nmark; i++) {
+        epochs[i] = e->mark[i].now_ms - e->mark[i].media_ts;
     }
-    if (f != NULL) {
-        fclose(f);
-    }
-    if (ne == 0) {
+    if (e->nmark == 0) {
         return NAN;
     }
-    double epoch = median(epochs, ne);
-    for (size_t i = 0; i < nh && nd < 4096; i++) {
-        cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(heard[i], "peers"), 0);
-        cJSON *u = cJSON_GetObjectItem(heard[i], "unix_ms");
-        if (p != NULL && cJSON_IsNumber(u) && cJSON_GetObjectItem(p, "played")->valuedouble > 0) {
-            d[nd++] =
-                u->valuedouble - (epoch + cJSON_GetObjectItem(p, "playout_ts_ms")->valuedouble);
+    double epoch = median(epochs, e->nmark);
+    for (size_t i = 0; i < e->nsnap; i++) {
+        if (e->snap[i].heard && e->snap[i].played > 0) {
+            d[nd++] = e->snap[i].now_ms - (epoch + e->snap[i].playout_ts);
         }
     }
     return nd > 0 ? median(d, nd) : NAN;
 }
 
-static int analyse(const float *ref, size_t nref, const char *wav, const char *jsonl,
-                   const char *talk_jsonl, double secs, FILE *out, FILE *err) {
-    SF_INFO info = {0};
-    SNDFILE *f = sf_open(wav, SFM_READ, &info);
-    if (f == NULL || info.channels != 1 || info.samplerate != RATE) {
-        fprintf(err, "wzp-client: echo test: nothing was recorded\n");
-        if (f != NULL) {
-            sf_close(f);
+/* Per second: SNR after alignment and gain, envelope correlation, loss and concealment. */
+static bool judge_second(const float *ref, size_t nref, const float *rec, size_t nrec,
+                         const double *er, size_t ner, const double *ec, size_t nec, size_t k,
+                         size_t *delay, window *w) {
+    size_t r0 = k * RATE, len = RATE;
+    /* the playout delay moves when the tier (and the buffer's depth) changes: find this second
+     * again within +-500 ms of the delay so far, by its envelope */
+    size_t ek = r0 / ENV_SAMPLES, wl = len / ENV_SAMPLES, dl = *delay / ENV_SAMPLES;
+    double bw = -2;
+    size_t best_l = dl;
+    for (size_t l = dl > 50 ? dl - 50 : 0; l <= dl + 50; l++) {
+        if (ek + wl <= ner && l + ek + wl <= nec) {
+            double c = pearson(er + ek, ec + l + ek, wl);
+            if (c > bw) {
+                bw = c;
+                best_l = l;
+            }
         }
-        return 1;
     }
-    size_t nrec = (size_t)info.frames;
-    float *rec = wzp_malloc(sizeof(float) * (nrec + 1));
-    double *er = wzp_malloc(sizeof(double) * (nref / ENV_SAMPLES + 1));
-    double *ec = wzp_malloc(sizeof(double) * (nrec / ENV_SAMPLES + 1));
-    cJSON **lines = wzp_calloc(4096, sizeof(cJSON *));
-    size_t nl = 0;
-    int rc = 0;
-    if (rec == NULL || er == NULL || ec == NULL || lines == NULL) {
-        rc = 1;
+    if (bw > 0.5) {
+        *delay = best_l * ENV_SAMPLES;
+    }
+    if (r0 + len > nref || *delay + r0 + FINE_LAG + len > nrec || r0 + *delay < FINE_LAG) {
+        return false;
+    }
+    /* fine alignment within +-20 ms: the coarse lag is 10 ms steps, and the jitter buffer may have
+     * moved the playout since */
+    double bc = -1e30;
+    long bl = 0;
+    for (long l = -FINE_LAG; l <= FINE_LAG; l++) {
+        double s = 0;
+        for (size_t i = 0; i < len; i += 4) {
+            s += (double)ref[r0 + i] * rec[(size_t)((long)(*delay + r0 + i) + l)];
+        }
+        if (s > bc) {
+            bc = s;
+            bl = l;
+        }
+    }
+    const float *y = rec + (long)(*delay + r0) + bl;
+    double sxy = 0, sxx = 0;
+    for (size_t i = 0; i < len; i++) {
+        sxy += (double)ref[r0 + i] * y[i];
+        sxx += (double)ref[r0 + i] * ref[r0 + i];
+    }
+    double g = sxx > 0 ? sxy / sxx : 0, noise = 0;
+    for (size_t i = 0; i < len; i++) {
+        double d = y[i] - g * ref[r0 + i];
+        noise += d * d;
+    }
+    w->snr = 10 * log10((g * g * sxx + 1e-12) / (noise + 1e-12));
+    double ew_ref[RATE / ENV_SAMPLES], ew_rec[RATE / ENV_SAMPLES];
+    envelope(ref + r0, len, ew_ref);
+    envelope(y, len, ew_rec);
+    w->corr = pearson(ew_ref, ew_rec, len / ENV_SAMPLES);
+    return true;
+}
+
+/* DEGRADING: the last third clearly worse than the first (the signal's shape or the loss; the
+ * SNR of a perceptual codec wanders by a few dB from second to second on its own). */
+static int verdict(const window *w, size_t nwin, size_t bad, FILE *out) {
+    double c_first = 0, c_last = 0, l_first = 0, l_last = 0;
+    size_t third = nwin > 1 ? (nwin - 1) / 3 : 0;
+    for (size_t k = 0; k < third; k++) {
+        c_first += w[1 + k].corr / (double)third;
+        l_first += w[1 + k].loss / (double)third;
+        c_last += w[nwin - 1 - k].corr / (double)third;
+        l_last += w[nwin - 1 - k].loss / (double)third;
+    }
+    if (third > 0 && (c_last < c_first - 0.1 || l_last > l_first + 5.0)) {
+        fprintf(out,
+                "echo test verdict: DEGRADING (last third: correlation %.2f, loss %.1f%%; first "
+                "third: %.2f, %.1f%%)\n",
+                c_last, l_last, c_first, l_first);
+        return 6;
+    }
+    if (bad > 0 || nwin < 2) {
+        fprintf(out,
+                "echo test verdict: IMPAIRED (%zu of %zu seconds lost over %.0f%% or the signal's "
+                "shape)\n",
+                bad, nwin > 0 ? nwin - 1 : 0, BAD_LOSS_PCT);
+        return 6;
+    }
+    fprintf(out, "echo test verdict: OK (%zu seconds judged, none impaired, quality steady)\n",
+            nwin - 1);
+    return 0;
+}
+
+static int analyse(const echo *e, const float *ref, size_t nref, double secs, FILE *out) {
+    const float *rec = e->rec;
+    size_t nrec = e->nrec, ner = nref / ENV_SAMPLES, nec = nrec / ENV_SAMPLES;
+    double *er = wzp_malloc(sizeof(double) * (ner + 1));
+    double *ec = wzp_malloc(sizeof(double) * (nec + 1));
+    window *w = wzp_calloc((size_t)secs + 1, sizeof(window));
+    int rc = 1;
+    if (er == NULL || ec == NULL || w == NULL) {
         goto done;
-    }
-    nrec = (size_t)sf_readf_float(f, rec, (sf_count_t)nrec);
-    FILE *jf = fopen(jsonl, "r");
-    char line[8192];
-    while (jf != NULL && nl < 4096 && fgets(line, sizeof(line), jf) != NULL) {
-        cJSON *o = cJSON_Parse(line);
-        if (o != NULL && cJSON_IsNumber(cJSON_GetObjectItem(o, "t")) &&
-            cJSON_IsArray(cJSON_GetObjectItem(o, "peers"))) {
-            lines[nl++] = o;
-        } else {
-            cJSON_Delete(o);
-        }
-    }
-    if (jf != NULL) {
-        fclose(jf);
     }
     /* coarse delay: the envelope lag with the best correlation over the first seconds */
     envelope(ref, nref, er);
     envelope(rec, nrec, ec);
-    size_t ner = nref / ENV_SAMPLES, nec = nrec / ENV_SAMPLES, span = ner < 300 ? ner : 300;
+    size_t span = ner < 300 ? ner : 300, lag = 0;
     double best = -2;
-    size_t lag = 0;
     for (size_t l = 0; l + span <= nec && l <= MAX_LAG_S * 100; l++) {
         double c = pearson(er, ec + l, span);
         if (c > best) {
@@ -229,122 +342,56 @@ static int analyse(const float *ref, size_t nref, const char *wav, const char *j
         rc = 6;
         goto done;
     }
-    size_t delay = lag * ENV_SAMPLES, nwin = (size_t)secs;
-    window *w = wzp_calloc(nwin, sizeof(window));
-    if (w == NULL) {
-        rc = 1;
-        goto done;
-    }
     fprintf(out,
             "wzp-client: echo test: %.0f s of test signal came back; capture to playout %.0f ms "
             "(network, FEC and jitter buffer)\n"
             "  %-8s %7s %10s %8s %12s\n",
-            secs, path_delay_ms(lines, nl, talk_jsonl), "second", "loss", "concealed", "SNR dB",
-            "correlation");
-    size_t bad = 0;
+            secs, path_delay_ms(e), "second", "loss", "concealed", "SNR dB", "correlation");
+    size_t delay = lag * ENV_SAMPLES, nwin = (size_t)secs, bad = 0;
     for (size_t k = 0; k < nwin; k++) {
         if (k == 0) { /* the codecs' and the buffer's warm-up */
             fprintf(out, "  %3d-%-4d (warm-up, not judged)\n", 0, 1);
             continue;
         }
-        size_t r0 = k * RATE, len = RATE;
-        /* the playout delay moves when the tier (and the buffer's depth) changes: find this
-         * second again within +-500 ms of the delay so far, by its envelope */
-        size_t ek = r0 / ENV_SAMPLES, wl = len / ENV_SAMPLES, dl = delay / ENV_SAMPLES;
-        double bw = -2;
-        size_t best_l = dl;
-        for (size_t l = dl > 50 ? dl - 50 : 0; l <= dl + 50; l++) {
-            if (ek + wl <= ner && l + ek + wl <= nec) {
-                double c = pearson(er + ek, ec + l + ek, wl);
-                if (c > bw) {
-                    bw = c;
-                    best_l = l;
-                }
-            }
-        }
-        if (bw > 0.5) {
-            delay = best_l * ENV_SAMPLES;
-        }
-        if (r0 + len > nref || delay + r0 + FINE_LAG + len > nrec || r0 + delay < FINE_LAG) {
+        if (!judge_second(ref, nref, rec, nrec, er, ner, ec, nec, k, &delay, &w[k])) {
             nwin = k;
             break;
         }
-        /* fine alignment within +-20 ms: the coarse lag is 10 ms steps, and the jitter buffer
-         * may have moved the playout since */
-        double bc = -1e30;
-        long bl = 0;
-        for (long l = -FINE_LAG; l <= FINE_LAG; l++) {
-            double s = 0;
-            for (size_t i = 0; i < len; i += 4) {
-                s += (double)ref[r0 + i] * rec[(size_t)((long)(delay + r0 + i) + l)];
-            }
-            if (s > bc) {
-                bc = s;
-                bl = l;
-            }
-        }
-        const float *y = rec + (long)(delay + r0) + bl;
-        double sxy = 0, sxx = 0;
-        for (size_t i = 0; i < len; i++) {
-            sxy += (double)ref[r0 + i] * y[i];
-            sxx += (double)ref[r0 + i] * ref[r0 + i];
-        }
-        double g = sxx > 0 ? sxy / sxx : 0, noise = 0;
-        for (size_t i = 0; i < len; i++) {
-            double d = y[i] - g * ref[r0 + i];
-            noise += d * d;
-        }
-        w[k].snr = 10 * log10((g * g * sxx + 1e-12) / (noise + 1e-12));
-        double ew_ref[RATE / ENV_SAMPLES], ew_rec[RATE / ENV_SAMPLES];
-        envelope(ref + r0, len, ew_ref);
-        envelope(y, len, ew_rec);
-        w[k].corr = pearson(ew_ref, ew_rec, len / ENV_SAMPLES);
-        /* the listening leg's clock: the recording started with it */
-        double t0 = (double)(delay + r0) / RATE;
-        window_stats(lines, nl, t0, t0 + 1.0, &w[k]);
+        double t0 = (double)(delay + k * RATE) / RATE; /* the listening leg's clock */
+        window_stats(e, t0, t0 + 1.0, &w[k]);
         w[k].bad = w[k].loss > BAD_LOSS_PCT || w[k].corr < BAD_CORR;
         bad += w[k].bad;
         fprintf(out, "  %3zu-%-4zu %6.1f%% %10ld %8.1f %12.3f%s\n", k, k + 1, w[k].loss,
                 w[k].concealed, w[k].snr, w[k].corr, w[k].bad ? "  <- bad" : "");
     }
-    /* DEGRADING: the last third clearly worse than the first (the signal's shape or the loss;
-     * the SNR of a perceptual codec wanders by a few dB from second to second on its own) */
-    double c_first = 0, c_last = 0, l_first = 0, l_last = 0;
-    size_t third = nwin > 1 ? (nwin - 1) / 3 : 0;
-    for (size_t k = 0; k < third; k++) {
-        c_first += w[1 + k].corr / (double)third;
-        l_first += w[1 + k].loss / (double)third;
-        c_last += w[nwin - 1 - k].corr / (double)third;
-        l_last += w[nwin - 1 - k].loss / (double)third;
-    }
-    bool degrading = third > 0 && (c_last < c_first - 0.1 || l_last > l_first + 5.0);
-    if (degrading) {
-        fprintf(out,
-                "echo test verdict: DEGRADING (last third: correlation %.2f, loss %.1f%%; first "
-                "third: %.2f, %.1f%%)\n",
-                c_last, l_last, c_first, l_first);
-        rc = 6;
-    } else if (bad > 0 || nwin < 2) {
-        fprintf(out,
-                "echo test verdict: IMPAIRED (%zu of %zu seconds lost over %.0f%% or the "
-                "signal's shape)\n",
-                bad, nwin > 0 ? nwin - 1 : 0, BAD_LOSS_PCT);
-        rc = 6;
-    } else {
-        fprintf(out, "echo test verdict: OK (%zu seconds judged, none impaired, quality steady)\n",
-                nwin - 1);
-    }
-    wzp_free(w);
+    rc = verdict(w, nwin, bad, out);
 done:
-    sf_close(f);
-    for (size_t i = 0; i < nl; i++) {
-        cJSON_Delete(lines[i]);
-    }
-    wzp_free(lines);
-    wzp_free(rec);
     wzp_free(er);
     wzp_free(ec);
+    wzp_free(w);
     return rc;
+}
+
+/* A leg of the echo test: the user's options, our room, its own role. */
+static int leg_config(const wzp_client_options *o, const char *room, const wzp_identity *id,
+                      FILE *err, wzp_client_call_config *cc) {
+    memset(cc, 0, sizeof(*cc));
+    cc->leg = (wzp_leg_config){o->relay, room, o->relay_fp, o->known_relays,
+                               wzp_call_session_default_config(id), NULL, err};
+    cc->leg.session.token = o->token;
+    cc->leg.session.pin_tier = o->tier;
+    cc->leg.session.media.vad = cc->leg.session.media.denoise = false; /* a test signal */
+    return WZP_OK;
+}
+
+static void show_log(FILE *f, char *text, size_t len, FILE *to) {
+    if (f != NULL) {
+        fclose(f);
+    }
+    if (text != NULL) {
+        fwrite(text, 1, len, to);
+        free(text); /* open_memstream's buffer: the C library's own allocation */
+    }
 }
 
 int wzp_client_echo_test(const wzp_client_options *o, FILE *out, FILE *err) {
@@ -358,102 +405,83 @@ int wzp_client_echo_test(const wzp_client_options *o, FILE *out, FILE *err) {
                      "call it once normally so it is recorded\n");
         return 2;
     }
-    char dir[] = "/tmp/wzp-echo-XXXXXX";
-    if (mkdtemp(dir) == NULL) {
-        fprintf(err, "wzp-client: echo test: no temporary directory\n");
-        return 1;
-    }
-    char sig[64], wav[64], jsonl[64], talk_jsonl[64], room[64];
-    snprintf(sig, sizeof(sig), "%s/signal.wav", dir);
-    snprintf(wav, sizeof(wav), "%s/heard.wav", dir);
-    snprintf(jsonl, sizeof(jsonl), "%s/heard.jsonl", dir);
-    snprintf(talk_jsonl, sizeof(talk_jsonl), "%s/talk.jsonl", dir);
     /* a room of our own unless one was asked for: nobody else hears the test */
-    snprintf(room, sizeof(room), "echo-%08x%08x", randombytes_random(), randombytes_random());
+    char room[64];
+    snprintf(room, sizeof(room), "echo-%08x%08x", wzp_random_u32(), wzp_random_u32());
+    const char *the_room = strcmp(o->room, "default") == 0 ? room : o->room;
     size_t n = (size_t)(secs * RATE);
+    echo *e = wzp_calloc(1, sizeof(*e));
     float *ref = wzp_malloc(sizeof(float) * n);
-    SF_INFO si = {.samplerate = RATE, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
-    SNDFILE *sf = ref != NULL ? sf_open(sig, SFM_WRITE, &si) : NULL;
-    int rc = 1;
     wzp_identity listener;
     memset(&listener, 0, sizeof(listener));
-    leg talk = {0}, listen = {0};
-    if (sf == NULL) {
-        fprintf(err, "wzp-client: echo test: cannot write %s\n", sig);
+    int rc = 1;
+    FILE *listen_err = NULL, *talk_err = NULL;
+    if (e == NULL || ref == NULL || wzp_identity_generate(&listener) != WZP_OK ||
+        (e->rec = wzp_malloc(sizeof(float) * (size_t)((secs + 5) * RATE))) == NULL ||
+        (listen_err = open_memstream(&e->listen_log, &e->listen_log_len)) == NULL ||
+        (talk_err = open_memstream(&e->talk_log, &e->talk_log_len)) == NULL) {
         goto done;
     }
-    make_signal(ref, n, randombytes_random());
-    sf_writef_float(sf, ref, (sf_count_t)n);
-    sf_close(sf);
-    if (wzp_identity_generate(&listener) != WZP_OK) {
-        goto done;
+    e->rec_cap = (size_t)((secs + 5) * RATE);
+    make_signal(ref, n, wzp_random_u32());
+    uv_loop_init(&e->loop);
+    wzp_client_call_config lc;
+    leg_config(o, the_room, &listener, listen_err, &lc);
+    lc.leg.session.alias = "echo-test listener";
+    lc.sink = record;
+    lc.sink_user = e;
+    lc.duration_s = secs + 4;
+    lc.on_done = on_leg_done;
+    lc.user = e;
+    leg_config(o, the_room, o->identity, talk_err, &e->talk_cfg);
+    e->talk_cfg.leg.session.alias = o->alias;
+    e->talk_cfg.duration_s = secs + 3.5;
+    e->talk_cfg.on_done = on_leg_done;
+    e->talk_cfg.user = e;
+    if (wzp_source_samples(ref, n, &e->talk_cfg.source) != WZP_OK) {
+        goto done_loop;
     }
-    listen.o = *o;
-    listen.o.identity = &listener;
-    listen.o.room = strcmp(o->room, "default") == 0 ? room : o->room;
-    listen.o.send_tone_s = 0;
-    listen.o.send_file = NULL;
-    listen.o.record = wav;
-    listen.o.metrics_file = jsonl;
-    listen.o.duration_s = secs + 4;
-    listen.o.status = false;
-    listen.o.alias = "echo-test listener";
-    talk.o = *o;
-    talk.o.room = listen.o.room;
-    talk.o.send_tone_s = 0;
-    talk.o.send_file = sig;
-    talk.o.no_dsp = true; /* a test signal, not a voice: no noise suppression or VAD */
-    talk.o.record = NULL;
-    talk.o.metrics_file = talk_jsonl;
-    talk.o.status = false;
-    talk.o.duration_s = secs + 3.5;
-    listen.out = tmpfile();
-    listen.err = tmpfile();
-    talk.out = tmpfile();
-    talk.err = tmpfile();
-    if (listen.out == NULL || listen.err == NULL || talk.out == NULL || talk.err == NULL) {
-        goto done;
-    }
-    fprintf(out, "wzp-client: echo test: %.0f s through %s, room %s\n", secs, o->relay,
-            listen.o.room);
+    fprintf(out, "wzp-client: echo test: %.0f s through %s, room %s\n", secs, o->relay, the_room);
     fflush(out);
-    if (pthread_create(&listen.thread, NULL, run_leg, &listen) != 0) {
-        goto done;
+    if (wzp_client_call_start(&e->loop, &lc, &e->listen) != WZP_OK) {
+        wzp_source_free(e->talk_cfg.source);
+        goto done_loop;
     }
-    usleep(300000); /* the listener joins first: it hears the signal from its start */
-    bool talking = pthread_create(&talk.thread, NULL, run_leg, &talk) == 0;
-    if (talking) {
-        pthread_join(talk.thread, NULL);
+    e->listen_start = e->last_snap = uv_now(&e->loop);
+    uv_timer_init(&e->loop, &e->watch);
+    e->watch.data = e;
+    uv_timer_start(&e->watch, on_watch, 20, 20);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    if (!e->talk_started) {
+        wzp_source_free(e->talk_cfg.source); /* never handed over */
     }
-    pthread_join(listen.thread, NULL);
-    if (!talking || talk.rc != 0 || listen.rc != 0) {
+    int lrc = wzp_client_call_exit_code(e->listen);
+    int trc = e->talk != NULL ? wzp_client_call_exit_code(e->talk) : 1;
+    wzp_client_call_free(e->listen);
+    wzp_client_call_free(e->talk);
+    uv_close((uv_handle_t *)&e->watch, NULL);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    if (e->rc != 0 || trc != 0 || lrc != 0) {
         fprintf(err, "wzp-client: echo test: the call failed\n");
-        dump(talk.err, err);
-        dump(listen.err, err);
-        rc = talking && talk.rc != 0 ? talk.rc : listen.rc != 0 ? listen.rc : 1;
-        goto done;
-    }
-    rc = analyse(ref, n, wav, jsonl, talk_jsonl, secs, out, err);
-    if (rc != 0 && rc != 6) {
-        dump(listen.err, err);
-    }
-done:
-    wzp_identity_wipe(&listener);
-    FILE *files[] = {listen.out, listen.err, talk.out, talk.err};
-    for (size_t i = 0; i < 4; i++) {
-        if (files[i] != NULL) {
-            fclose(files[i]);
-        }
-    }
-    if (getenv("WZP_ECHO_KEEP") == NULL) { /* debugging: keep the signal, recording and log */
-        unlink(sig);
-        unlink(wav);
-        unlink(jsonl);
-        unlink(talk_jsonl);
-        rmdir(dir);
+        show_log(talk_err, e->talk_log, e->talk_log_len, err);
+        show_log(listen_err, e->listen_log, e->listen_log_len, err);
+        talk_err = listen_err = NULL;
+        e->talk_log = e->listen_log = NULL;
+        rc = trc != 0 ? trc : lrc != 0 ? lrc : 1;
     } else {
-        fprintf(err, "wzp-client: echo test files kept in %s\n", dir);
+        rc = analyse(e, ref, n, secs, out);
     }
+done_loop:
+    uv_run(&e->loop, UV_RUN_DEFAULT); /* what was started and closed goes */
+    uv_loop_close(&e->loop);
+done:
+    if (e != NULL) {
+        show_log(talk_err, e->talk_log, 0, err);
+        show_log(listen_err, e->listen_log, 0, err);
+        wzp_free(e->rec);
+    }
+    wzp_identity_wipe(&listener);
+    wzp_free(e);
     wzp_free(ref);
     return rc;
 }

@@ -2,7 +2,11 @@
  * FEC block framing and the encoder/decoder block managers (SPEC §6). The encoder turns frames
  * into source packets at once and adds repair packets when a block closes; the decoder keeps a
  * few blocks assembling at once, hands out each frame as soon as it is known, and expires blocks
- * by age and by block-id distance (8-bit wrap). All memory is taken at creation.
+ * by age and by block-id distance (8-bit wrap). The state of a block lives here alone: its codec
+ * and first frame's media timestamp travel on each of its packets (a repair packet carries the
+ * block's first timestamp, a source packet its own), so every frame that comes out -- received
+ * or recovered -- carries its codec and timestamp, and the block's K once a repair told it. All
+ * memory is taken at creation.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -67,6 +71,8 @@ struct wzp_fec_encoder {
     float ratio, next_ratio;
     uint8_t block_id;
     unsigned count;
+    uint8_t block_codec;   /* of the open block's frames */
+    uint32_t block_ts;     /* the open block's first frame */
     size_t lens[WZP_FEC_MAX_BLOCK_K];
     uint8_t *frames;  /* max_k x max_frame */
     uint8_t *syms;    /* max_k x max_t */
@@ -152,7 +158,9 @@ static int finish_block(wzp_fec_encoder *e, wzp_fec_packet *out, size_t cap, siz
         uint8_t *p = e->repairs + (size_t)i * (1 + t);
         p[0] = (uint8_t)k;
         rc = wzp_rq_encode(code, k, e->syms, t, k + i, p + 1);
-        out[(*n)++] = (wzp_fec_packet){e->block_id, (uint8_t)(k + i), true, p, 1 + t, 0, 0};
+        out[(*n)++] = (wzp_fec_packet){e->block_id, (uint8_t)(k + i), true,
+                                       p,           1 + t,            e->block_codec,
+                                       e->block_ts};
     }
     e->block_id++;
     e->count = 0;
@@ -161,8 +169,8 @@ static int finish_block(wzp_fec_encoder *e, wzp_fec_packet *out, size_t cap, siz
     return rc;
 }
 
-int wzp_fec_encoder_add(wzp_fec_encoder *enc, const uint8_t *frame, size_t len, wzp_fec_packet *out,
-                        size_t cap, size_t *n) {
+int wzp_fec_encoder_add(wzp_fec_encoder *enc, const uint8_t *frame, size_t len, uint8_t codec_id,
+                        uint32_t timestamp_ms, wzp_fec_packet *out, size_t cap, size_t *n) {
     *n = 0;
     if (len == 0) {
         return WZP_ERR_EMPTY;
@@ -173,10 +181,15 @@ int wzp_fec_encoder_add(wzp_fec_encoder *enc, const uint8_t *frame, size_t len, 
     if (cap < 1) {
         return WZP_ERR_BUFFER_TOO_SMALL;
     }
+    if (enc->count == 0) {
+        enc->block_codec = codec_id;
+        enc->block_ts = timestamp_ms;
+    }
     uint8_t *slot = enc->frames + (size_t)enc->count * enc->cfg.max_frame;
     memcpy(slot, frame, len);
     enc->lens[enc->count] = len;
-    out[(*n)++] = (wzp_fec_packet){enc->block_id, (uint8_t)enc->count, false, slot, len, 0, 0};
+    out[(*n)++] = (wzp_fec_packet){enc->block_id, (uint8_t)enc->count, false, slot, len, codec_id,
+                                   timestamp_ms};
     enc->count++;
     if (enc->count < enc->k) {
         return WZP_OK;
@@ -189,6 +202,10 @@ int wzp_fec_encoder_flush(wzp_fec_encoder *enc, wzp_fec_packet *out, size_t cap,
     return enc->count == 0 ? WZP_OK : finish_block(enc, out, cap, n);
 }
 
+unsigned wzp_fec_encoder_pending(const wzp_fec_encoder *enc) {
+    return enc->count;
+}
+
 /* ---- decoder ---------------------------------------------------------------------------- */
 
 typedef struct fec_slot {
@@ -197,6 +214,8 @@ typedef struct fec_slot {
     uint64_t first_ms;
     unsigned k; /* 0 until a repair packet tells */
     size_t t;
+    uint8_t codec;     /* of the block, from its latest packet */
+    uint32_t first_ts; /* media timestamp of its first frame */
     unsigned n_src, n_rep;
     uint8_t have[WZP_FEC_MAX_BLOCK_K];
     uint16_t src_len[WZP_FEC_MAX_BLOCK_K];
@@ -269,6 +288,15 @@ void wzp_fec_decoder_free(wzp_fec_decoder *dec) {
 
 wzp_fec_decoder_stats wzp_fec_decoder_get_stats(const wzp_fec_decoder *dec) {
     return dec->stats;
+}
+
+unsigned wzp_fec_decoder_block_k(const wzp_fec_decoder *dec, uint8_t block_id) {
+    for (unsigned i = 0; i < dec->cfg.slots; i++) {
+        if (dec->slots[i].used && dec->slots[i].block_id == block_id) {
+            return dec->slots[i].k;
+        }
+    }
+    return 0;
 }
 
 static void release_slot(wzp_fec_decoder *d, fec_slot *s) {
@@ -375,6 +403,23 @@ static bool add_repair(wzp_fec_decoder *d, fec_slot *s, const wzp_fec_packet *p)
     return true;
 }
 
+static unsigned frame_ms(uint8_t codec) {
+    const wzp_codec_info *c = wzp_codec_info_get(codec);
+    return c != NULL ? c->frame_ms : 20;
+}
+
+/* A block's codec and first timestamp, from any of its packets: a repair packet carries the
+ * first frame's timestamp, a source packet its own (its position back from there). */
+static void learn_block(fec_slot *s, const wzp_fec_packet *p) {
+    s->codec = p->codec_id;
+    s->first_ts = p->is_repair ? p->timestamp_ms
+                               : p->timestamp_ms - (uint32_t)p->esi * frame_ms(p->codec_id);
+}
+
+static uint32_t frame_ts(const fec_slot *s, unsigned index) {
+    return s->first_ts + (uint32_t)index * frame_ms(s->codec);
+}
+
 /* Try to solve the block; on success hand out the recovered frames. */
 static void try_recover(wzp_fec_decoder *d, fec_slot *s, wzp_fec_frame *out, size_t cap,
                         size_t *n) {
@@ -414,7 +459,8 @@ static void try_recover(wzp_fec_decoder *d, fec_slot *s, wzp_fec_frame *out, siz
             len == 0) {
             continue;
         }
-        out[(*n)++] = (wzp_fec_frame){s->block_id, (uint8_t)i, true, frame, len};
+        out[(*n)++] = (wzp_fec_frame){s->block_id, (uint8_t)i, true, frame, len, s->codec,
+                                      frame_ts(s, i), s->k};
         d->stats.frames_recovered++;
     }
     s->complete = true;
@@ -430,6 +476,7 @@ int wzp_fec_decoder_add(wzp_fec_decoder *dec, const wzp_fec_packet *pkt, uint64_
         dec->stats.expired_packets++;
         return WZP_OK;
     }
+    learn_block(s, pkt);
     if (s->complete) {
         dec->stats.duplicates++;
         return WZP_OK;
@@ -438,8 +485,14 @@ int wzp_fec_decoder_add(wzp_fec_decoder *dec, const wzp_fec_packet *pkt, uint64_
         if (!add_source(dec, s, pkt) || cap == 0) {
             return WZP_OK;
         }
-        out[(*n)++] = (wzp_fec_frame){s->block_id, pkt->esi, false,
-                                      s->src + (size_t)pkt->esi * dec->cfg.max_frame, pkt->len};
+        out[(*n)++] = (wzp_fec_frame){s->block_id,
+                                      pkt->esi,
+                                      false,
+                                      s->src + (size_t)pkt->esi * dec->cfg.max_frame,
+                                      pkt->len,
+                                      s->codec,
+                                      frame_ts(s, pkt->esi),
+                                      s->k};
         dec->stats.frames_direct++;
     } else if (!add_repair(dec, s, pkt)) {
         return WZP_OK;

@@ -46,6 +46,20 @@ const wzp_codec_info *wzp_codec_info_by_name(const char *name, size_t len) {
     return NULL;
 }
 
+bool wzp_codec_is(unsigned codec_id, wzp_codec_family family) {
+    const wzp_codec_info *c = wzp_codec_info_get(codec_id);
+    return c != NULL && c->family == family;
+}
+
+const wzp_profile *wzp_profile_for_codec(unsigned codec_id) {
+    for (size_t i = 0; i < WZP_PROFILE_COUNT; i++) {
+        if ((unsigned)k_profiles[i].codec == codec_id) {
+            return &k_profiles[i];
+        }
+    }
+    return NULL;
+}
+
 const wzp_profile *wzp_profile_get(wzp_profile_id id) {
     return (unsigned)id < WZP_PROFILE_COUNT ? &k_profiles[id] : NULL;
 }

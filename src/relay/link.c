@@ -34,7 +34,6 @@ struct wzp_link {
     wzp_hop_session hop;
     wzp_fec_encoder *enc;
     wzp_fec_decoder *dec;
-    unsigned in_block;
     uint64_t block_start_ms;
     wzp_link_stats st;
     wzp_fec_packet pk[1 + WZP_FEC_MAX_BLOCK_REPAIR];
@@ -61,7 +60,6 @@ static int make_fec(wzp_link *l) {
     wzp_fec_decoder_free(l->dec);
     l->enc = NULL;
     l->dec = NULL;
-    l->in_block = 0;
     int rc = wzp_fec_encoder_new(&fec_cfg, &l->enc);
     if (rc == WZP_OK) {
         rc = wzp_fec_encoder_set_params(l->enc, WZP_LINK_BLOCK_K, WZP_LINK_RATIO);
@@ -152,15 +150,15 @@ int wzp_link_send(wzp_link *l, uint32_t tunnel, const uint8_t *data, size_t len,
     l->frame[5] = (uint8_t)now_ms;
     memcpy(l->frame + FRAME_HDR, data, len);
     size_t n = 0;
-    if (l->in_block == 0) {
+    if (wzp_fec_encoder_pending(l->enc) == 0) {
         l->block_start_ms = now_ms;
     }
-    int rc = wzp_fec_encoder_add(l->enc, l->frame, len + FRAME_HDR, l->pk,
+    /* (no codec or media time: the link's blocks carry datagrams) */
+    int rc = wzp_fec_encoder_add(l->enc, l->frame, len + FRAME_HDR, 0, 0, l->pk,
                                  sizeof(l->pk) / sizeof(l->pk[0]), &n);
     if (rc != WZP_OK) {
         return rc;
     }
-    l->in_block = (l->in_block + 1) % WZP_LINK_BLOCK_K;
     l->st.sent_fec++;
     emit_fec(l, n);
     return WZP_OK;
@@ -172,12 +170,11 @@ void wzp_link_tick(wzp_link *l, uint64_t now_ms) {
     if (!l->ready) {
         return;
     }
-    if (l->in_block > 0 && now_ms - l->block_start_ms >= WZP_LINK_BLOCK_MS) {
+    if (wzp_fec_encoder_pending(l->enc) > 0 && now_ms - l->block_start_ms >= WZP_LINK_BLOCK_MS) {
         size_t n = 0;
         if (wzp_fec_encoder_flush(l->enc, l->pk, sizeof(l->pk) / sizeof(l->pk[0]), &n) == WZP_OK) {
             emit_fec(l, n);
         }
-        l->in_block = 0;
     }
     wzp_fec_decoder_tick(l->dec, now_ms);
     release(l, now_ms);

@@ -94,7 +94,7 @@ static run_result run_call(wzp_call_config cfg, channel ch, double seconds, sour
             int16_t pcm[WZP_MAX_FRAME_SAMPLES];
             src(pcm, fs, in_pos, ctx);
             size_t n = 0;
-            assert_int_equal(wzp_call_encoder_push(enc, pcm, fs, (uint64_t)in_ms, NULL, dg,
+            assert_int_equal(wzp_call_encoder_push(enc, pcm, fs, (uint64_t)in_ms, dg,
                                                    WZP_CALL_MAX_OUT, &n),
                              0);
             for (size_t i = 0; i < n; i++) {
@@ -110,10 +110,8 @@ static run_result run_call(wzp_call_config cfg, channel ch, double seconds, sour
             continue;
         }
         while (qh < qt && q[qh % 4096].at <= (uint64_t)out_ms) {
-            wzp_quality_report r;
-            bool has = false;
             assert_int_equal(wzp_call_decoder_receive(dec, q[qh % 4096].data, q[qh % 4096].len,
-                                                      (uint64_t)out_ms, &r, &has),
+                                                      (uint64_t)out_ms),
                              0);
             qh++;
         }

@@ -44,7 +44,7 @@ static void test_encoder_emits_sources_then_repairs_with_k_and_t(void **state) {
     size_t n = 0;
     uint8_t frame[80] = {0};
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(wzp_fec_encoder_add(enc, frame, 40 + (size_t)i * 10, out, 129, &n), 0);
+        assert_int_equal(wzp_fec_encoder_add(enc, frame, 40 + (size_t)i * 10, 0, 0, out, 129, &n), 0);
         assert_int_equal(out[0].esi, i);
         assert_false(out[0].is_repair);
         assert_int_equal(out[0].len, 40 + i * 10);
@@ -55,14 +55,14 @@ static void test_encoder_emits_sources_then_repairs_with_k_and_t(void **state) {
     assert_int_equal(out[1].payload[0], 5); /* K */
     assert_int_equal(out[1].len, 1 + 84);   /* T = 80 + 2 rounded to 4 */
     assert_int_equal(out[1].block_id, 0);
-    assert_int_equal(wzp_fec_encoder_add(enc, frame, 10, out, 129, &n), 0);
+    assert_int_equal(wzp_fec_encoder_add(enc, frame, 10, 0, 0, out, 129, &n), 0);
     assert_int_equal(out[0].block_id, 1);
     /* an early flush closes a short block: K = 1 */
     assert_int_equal(wzp_fec_encoder_flush(enc, out, 129, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(out[0].payload[0], 1);
-    assert_int_equal(wzp_fec_encoder_add(enc, frame, 201, out, 129, &n), WZP_ERR_TOO_LARGE);
-    assert_int_equal(wzp_fec_encoder_add(enc, frame, 0, out, 129, &n), WZP_ERR_EMPTY);
+    assert_int_equal(wzp_fec_encoder_add(enc, frame, 201, 0, 0, out, 129, &n), WZP_ERR_TOO_LARGE);
+    assert_int_equal(wzp_fec_encoder_add(enc, frame, 0, 0, 0, out, 129, &n), WZP_ERR_EMPTY);
     assert_int_equal(wzp_fec_encoder_set_params(enc, 11, 0.2f), WZP_ERR_INVALID_ARG);
     wzp_fec_encoder_free(enc);
 }
@@ -106,7 +106,7 @@ static double run(const experiment *x, double *raw_delivery) {
         uint8_t buf[128];
         size_t len, n = 0, ns = 0;
         frame_content(f, buf, &len);
-        assert_int_equal(wzp_fec_encoder_add(enc, buf, len, pk, 200, &n), 0);
+        assert_int_equal(wzp_fec_encoder_add(enc, buf, len, 0, 0, pk, 200, &n), 0);
         bool block_closed = n > 1 || pk[0].esi + 1u == x->k;
         for (size_t i = 0; i < n; i++) {
             bool end = block_closed && i + 1 == n;

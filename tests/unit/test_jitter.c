@@ -60,7 +60,7 @@ static result run_trace(const trace *t) {
     }
     qsort(g_order, n, sizeof(unsigned), by_arrival);
     wzp_jb_config cfg = wzp_jb_default_config(false);
-    wzp_jitter_buffer *jb = NULL;
+    wzp_jb *jb = NULL;
     assert_int_equal(wzp_jb_new(&cfg, &jb), 0);
     result r = {0};
     r.min_depth_after_warmup = 1000;
@@ -161,7 +161,7 @@ static void test_reordering_duplicates_and_late_frames(void **state) {
     (void)state;
     wzp_jb_config cfg = wzp_jb_default_config(false);
     cfg.initial_frames = 2;
-    wzp_jitter_buffer *jb = NULL;
+    wzp_jb *jb = NULL;
     assert_int_equal(wzp_jb_new(&cfg, &jb), 0);
     const uint8_t p[3] = {1, 2, 3};
     uint32_t base = 0xFFFFFFFFu - 30; /* the millisecond clock wraps mid-test */
@@ -193,7 +193,7 @@ static void test_reordering_duplicates_and_late_frames(void **state) {
 static void test_overrun_drops_the_oldest(void **state) {
     (void)state;
     wzp_jb_config cfg = wzp_jb_default_config(false);
-    wzp_jitter_buffer *jb = NULL;
+    wzp_jb *jb = NULL;
     assert_int_equal(wzp_jb_new(&cfg, &jb), 0);
     const uint8_t p[1] = {0};
     for (unsigned i = 0; i < cfg.capacity + 10; i++) {
@@ -214,7 +214,7 @@ static void test_stopped_sender_goes_idle_and_restarts(void **state) {
     (void)state;
     wzp_jb_config cfg = wzp_jb_default_config(false);
     cfg.initial_frames = 2;
-    wzp_jitter_buffer *jb = NULL;
+    wzp_jb *jb = NULL;
     assert_int_equal(wzp_jb_new(&cfg, &jb), 0);
     const uint8_t p[1] = {7};
     wzp_jb_out o;

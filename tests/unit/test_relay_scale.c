@@ -93,7 +93,7 @@ static void send_frame(void) {
     if (at < 48000) {
         tone(pcm, fs, 440.0, 0.3, at);
         assert_int_equal(
-            wzp_call_encoder_push(g.enc, pcm, fs, at / 48, NULL, dg, WZP_CALL_MAX_OUT, &n), 0);
+            wzp_call_encoder_push(g.enc, pcm, fs, at / 48, dg, WZP_CALL_MAX_OUT, &n), 0);
     } else {
         assert_int_equal(wzp_call_encoder_flush(g.enc, 1000, dg, WZP_CALL_MAX_OUT, &n), 0);
         g.done = true;

@@ -1,0 +1,249 @@
+/*
+ * The other members of a room and the end-to-end keys we exchange with them (docs/SECURITY.md).
+ * A "hello" PeerSignal lets each side learn the other's call-binding exporter (stamped by the
+ * relay); the lower fingerprint then calls the higher one (offer, answer, key confirmation both
+ * ways), and each side sends its sender key over the confirmed pairwise channel. A peer's sender
+ * key makes a call decoder for its media; when its key ids move on (it ratcheted), we ratchet our
+ * copy to follow.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "call/session_internal.h"
+#include "proto/bytes.h"
+#include "wzp/alloc.h"
+
+#define KEY_STEPS_AHEAD 2 /* a peer's key id may run this many ratchet steps ahead of ours */
+
+wzp__peer *wzp__peer_find(wzp_call_session *s, const uint8_t fp[WZP_FINGERPRINT_SIZE],
+                          bool create) {
+    wzp__peer *free_slot = NULL;
+    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
+        wzp__peer *p = &s->peers[i];
+        if (p->used && sodium_memcmp(p->fp, fp, WZP_FINGERPRINT_SIZE) == 0) {
+            return p;
+        }
+        if (!p->used && free_slot == NULL) {
+            free_slot = p;
+        }
+    }
+    if (!create || free_slot == NULL) {
+        return NULL;
+    }
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->used = true;
+    free_slot->session = s;
+    free_slot->index = s->next_peer_index++;
+    memcpy(free_slot->fp, fp, WZP_FINGERPRINT_SIZE);
+    wzp_fingerprint_format(fp, free_slot->fptext);
+    return free_slot;
+}
+
+void wzp__peer_send(wzp_call_session *s, wzp__peer *p, wzp_signal *inner) {
+    wzp_signal *m = wzp_signal_new(WZP_SIG_PEER_SIGNAL);
+    if (m == NULL || inner == NULL ||
+        wzp_signal_set_str(&m->u.peer_signal.to_fingerprint, p->fptext) != WZP_OK) {
+        wzp_signal_free(m);
+        wzp_signal_free(inner);
+        return;
+    }
+    m->u.peer_signal.inner = inner;
+    wzp__session_send(s, m);
+}
+
+static bool we_call(const wzp_call_session *s, const wzp__peer *p) {
+    return memcmp(s->id.fingerprint, p->fp, WZP_FINGERPRINT_SIZE) < 0;
+}
+
+static void start_call(wzp_call_session *s, wzp__peer *p) {
+    wzp_signal *offer = NULL;
+    if (wzp_hs_new(WZP_HS_CALLER, &s->id, p->binding, &p->hs) == WZP_OK &&
+        wzp_hs_make_offer(p->hs, wzp_profile_get(WZP_PROFILE_GOOD), 1,
+                          s->alias[0] ? s->alias : NULL, &offer) == WZP_OK) {
+        wzp__peer_send(s, p, offer);
+    }
+}
+
+/* Our sender key to `p`, once the pairwise channel is confirmed and we have a media session
+ * (receivers learn from it whose media the key opens). */
+static void send_key(wzp_call_session *s, wzp__peer *p) {
+    wzp__spath *room = wzp__session_room(s);
+    wzp_signal *m = NULL;
+    if (p->key_sent || !s->has_my_key || room == NULL || room->media_id == 0 || p->hs == NULL ||
+        wzp_hs_get_state(p->hs) != WZP_HS_ESTABLISHED ||
+        wzp_sender_key_wrap(p->hs, &s->my_key, room->media_id, &m) != WZP_OK) {
+        return;
+    }
+    p->key_sent = true;
+    wzp__peer_send(s, p, m);
+}
+
+void wzp__peers_send_key(wzp_call_session *s) {
+    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
+        if (s->peers[i].used) {
+            send_key(s, &s->peers[i]);
+        }
+    }
+}
+
+/* The decoder met a key id it does not hold: if it is one of the next ratchet steps of this
+ * peer's sender key, follow it there. */
+static bool follow_ratchet(void *user, uint8_t key_id, uint64_t now_ms) {
+    wzp__peer *p = user;
+    wzp_sender_key next = p->key;
+    for (int step = 1; step <= KEY_STEPS_AHEAD; step++) {
+        uint8_t key[WZP_KEY_SIZE], id;
+        wzp_sender_key_ratchet(&next);
+        wzp_sender_key_media(&next, key, &id);
+        if (id == key_id) {
+            wzp_call_decoder_add_key(p->dec, key, id, now_ms);
+            p->key = next;
+            sodium_memzero(key, sizeof(key));
+            return true;
+        }
+        sodium_memzero(key, sizeof(key));
+    }
+    wzp_sender_key_wipe(&next);
+    return false;
+}
+
+/* Every authentic frame of the peer, as it arrives (--drift-test, --sweep). */
+static void on_frame(void *user, uint32_t ts, uint8_t codec, bool recovered) {
+    const wzp__peer *p = user;
+    p->session->cfg.on_frame(p->session->cfg.user, p->index, ts, codec, recovered);
+}
+
+/* The peer's sender key arrived: a decoder for its media. */
+static void take_key(wzp_call_session *s, wzp__peer *p, const wzp_signal *m, uint64_t now_ms) {
+    wzp_sender_key sk;
+    uint32_t media_id = 0;
+    if (p->hs == NULL || wzp_sender_key_unwrap(p->hs, m, &sk, &media_id) != WZP_OK) {
+        return;
+    }
+    wzp_call_config cfg = wzp_call_default_config();
+    if (p->dec == NULL && wzp_call_decoder_new(&cfg, &p->dec) != WZP_OK) {
+        wzp_sender_key_wipe(&sk);
+        return;
+    }
+    uint8_t key[WZP_KEY_SIZE], key_id;
+    wzp_sender_key_media(&sk, key, &key_id);
+    wzp_call_decoder_add_key(p->dec, key, key_id, now_ms);
+    wzp_call_decoder_on_unknown_key(p->dec, follow_ratchet, p);
+    if (s->cfg.on_frame != NULL) {
+        wzp_call_decoder_observe(p->dec, on_frame, p);
+    }
+    bool first = !p->has_key;
+    p->key = sk;
+    p->has_key = true;
+    p->media_id = media_id;
+    sodium_memzero(key, sizeof(key));
+    wzp_sender_key_wipe(&sk);
+    if (first) {
+        wzp__session_event(s, WZP_EV_PEER_READY, now_ms, p->fptext, NULL);
+    }
+}
+
+static void on_handshake(wzp_call_session *s, wzp__peer *p, const wzp_signal *in) {
+    wzp_signal *reply = NULL;
+    switch (in->type) {
+    case WZP_SIG_CALL_OFFER:
+        if (p->hs == NULL && !we_call(s, p) &&
+            wzp_hs_new(WZP_HS_CALLEE, &s->id, p->binding, &p->hs) == WZP_OK &&
+            wzp_hs_on_offer(p->hs, in, wzp_profile_get(WZP_PROFILE_GOOD), 1, &reply) == WZP_OK) {
+            wzp__peer_send(s, p, reply);
+        }
+        break;
+    case WZP_SIG_CALL_ANSWER:
+        if (p->hs != NULL && wzp_hs_on_answer(p->hs, in, &reply) == WZP_OK) {
+            wzp__peer_send(s, p, reply);
+        }
+        break;
+    case WZP_SIG_KEY_CONFIRM:
+        if (p->hs != NULL && wzp_hs_on_confirm(p->hs, in, &reply) == WZP_OK) {
+            if (reply != NULL) {
+                wzp__peer_send(s, p, reply);
+            }
+            send_key(s, p);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void wzp__peers_on_peer_signal(wzp_call_session *s, const wzp_signal *m, uint64_t now_ms) {
+    uint8_t fp[WZP_FINGERPRINT_SIZE];
+    const wzp_sig_bytes *b = &m->u.peer_signal.from_binding;
+    wzp__spath *room = wzp__session_room(s);
+    if (room == NULL || m->u.peer_signal.from_fingerprint == NULL ||
+        m->u.peer_signal.inner == NULL ||
+        wzp_fingerprint_parse(m->u.peer_signal.from_fingerprint, fp) != WZP_OK || b->len != 32 ||
+        sodium_memcmp(fp, s->id.fingerprint, WZP_FINGERPRINT_SIZE) == 0) {
+        return;
+    }
+    wzp__peer *p = wzp__peer_find(s, fp, true);
+    if (p == NULL) {
+        return;
+    }
+    if (!p->has_binding) {
+        wzp_pair_binding(room->binding, b->data, p->binding);
+        p->has_binding = true;
+        if (we_call(s, p) && p->hs == NULL) {
+            start_call(s, p);
+        }
+    }
+    const wzp_signal *in = m->u.peer_signal.inner;
+    if (in->type == WZP_SIG_SENDER_KEY) {
+        take_key(s, p, in, now_ms);
+    } else if (in->type == WZP_SIG_QUALITY_UPDATE) { /* how this member hears us */
+        p->about_me = in->u.quality_update.report;
+        p->about_me_at = now_ms;
+    } else {
+        on_handshake(s, p, in);
+    }
+}
+
+/* New members get a hello, so they learn our exporter and the pair binding can be formed. */
+void wzp__peers_on_room_update(wzp_call_session *s, const wzp_signal *m, uint64_t now_ms) {
+    for (size_t i = 0; i < m->u.room_update.participants.count; i++) {
+        uint8_t fp[WZP_FINGERPRINT_SIZE];
+        const char *text = m->u.room_update.participants.items[i].fingerprint;
+        if (wzp_fingerprint_parse(text, fp) != WZP_OK ||
+            sodium_memcmp(fp, s->id.fingerprint, WZP_FINGERPRINT_SIZE) == 0 ||
+            wzp__peer_find(s, fp, false) != NULL) {
+            continue;
+        }
+        wzp__peer *p = wzp__peer_find(s, fp, true);
+        wzp_signal *hello = wzp_signal_new(WZP_SIG_PING);
+        if (p != NULL && hello != NULL) {
+            hello->u.ping.timestamp_ms = now_ms;
+            wzp__peer_send(s, p, hello);
+        } else {
+            wzp_signal_free(hello);
+        }
+    }
+}
+
+void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, const uint8_t *pkt,
+                        size_t len, uint64_t now_ms) {
+    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
+        wzp__peer *p = &s->peers[i];
+        if (p->used && p->dec != NULL &&
+            (short_id ? (p->media_id & 0xFFFFu) : p->media_id) == sender) {
+            if (wzp_call_decoder_receive(p->dec, pkt, len, now_ms) != WZP_OK) {
+                s->st.datagrams_refused++; /* (only a misused decoder says so) */
+            }
+            return;
+        }
+    }
+}
+
+void wzp__peers_free(wzp_call_session *s) {
+    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
+        wzp__peer *p = &s->peers[i];
+        wzp_hs_free(p->hs);
+        wzp_call_decoder_free(p->dec);
+        wzp_sender_key_wipe(&p->key);
+        sodium_memzero(p, sizeof(*p));
+    }
+}
