@@ -1,9 +1,7 @@
 /*
- * The relay's room and session bookkeeping (SPEC §8, room mode), sans-I/O: rooms are created by
- * their first member and deleted with their last; each media session has a relay-assigned id;
- * media from one member fans out to every other member of its room and never back; idle
- * sessions expire; limits on sessions and room size are enforced with clear errors. The socket
- * and QUIC wiring around it lands with the relay binary.
+ * The relay: its server (QUIC endpoint, the relay core, featherChat auth, timers), its options and
+ * configuration file, and its foreground run. The sans-I/O parts are wzp/rooms.h (sessions and
+ * rooms) and wzp/relay_core.h (members, signalling, fan-out); a client includes none of these.
  */
 #ifndef WZP_RELAY_H
 #define WZP_RELAY_H
@@ -14,85 +12,26 @@
 
 #include "wzp/crypto.h"
 #include "wzp/error.h"
-#include "wzp/hop.h"
 #include "wzp/quic.h"
+#include "wzp/rooms.h"
 #include "wzp/signal.h"
+#include "wzp/transport.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define WZP_RELAY_MAX_SESSIONS_DEFAULT 100 /* SPEC §2 max_sessions */
-#define WZP_RELAY_MAX_PER_ROOM_DEFAULT 64
-#define WZP_RELAY_IDLE_MS_DEFAULT      15000 /* no media, keep-alive or signal: the member is gone */
-
-typedef struct wzp_relay_config {
-    unsigned max_sessions;
-    unsigned max_per_room;
-    uint32_t idle_ms;
-} wzp_relay_config;
-
-typedef struct wzp_session {
-    uint32_t sid;
-    char room[WZP_ROOM_NAME_MAX + 1];
-    uint8_t fingerprint[WZP_FINGERPRINT_SIZE];
-    char alias[WZP_ALIAS_MAX + 1]; /* empty: none */
-    uint64_t last_seen_ms;
-    void *user; /* the caller's handle (its QUIC connection) */
-} wzp_session;
-
-typedef struct wzp_rooms wzp_rooms;
-
-WZP_MUST_CHECK int wzp_rooms_new(const wzp_relay_config *cfg, wzp_rooms **out);
-void wzp_rooms_free(wzp_rooms *r);
-/* Join `room` (auto-created) and get a fresh session id. Errors: WZP_ERR_FULL (the relay is at
- * max_sessions), WZP_ERR_TOO_MANY_ENTRIES (the room is full), WZP_ERR_INVALID_ARG (name). */
-WZP_MUST_CHECK int wzp_rooms_join(wzp_rooms *r, const char *room,
-                                  const uint8_t fingerprint[WZP_FINGERPRINT_SIZE],
-                                  const char *alias, void *user, uint64_t now_ms, uint32_t *sid);
-/* Leave (the room goes when it is empty). Errors: WZP_ERR_UNKNOWN_KEY. */
-WZP_MUST_CHECK int wzp_rooms_leave(wzp_rooms *r, uint32_t sid);
-/* The session, or NULL. */
-wzp_session *wzp_rooms_get(wzp_rooms *r, uint32_t sid);
-/* Note activity (any authentic packet). */
-void wzp_rooms_touch(wzp_rooms *r, uint32_t sid, uint64_t now_ms);
-/* The other members of `sid`'s room: where its media goes (never back to it). */
-size_t wzp_rooms_fanout(const wzp_rooms *r, uint32_t sid, uint32_t *out, size_t cap);
-/* Sessions idle for longer than idle_ms (no authentic media, keep-alive or signal); their ids go
- * to `out` (up to `cap`). They stay until wzp_rooms_leave: the caller closes their connections. */
-size_t wzp_rooms_idle(const wzp_rooms *r, uint64_t now_ms, uint32_t *out, size_t cap);
-/* The session ids of a room's members (up to `cap`); returns how many were written. */
-size_t wzp_rooms_members(const wzp_rooms *r, const char *room, uint32_t *out, size_t cap);
-/* Members of a room (0 when it does not exist). */
-size_t wzp_rooms_count(const wzp_rooms *r, const char *room);
-size_t wzp_rooms_total(const wzp_rooms *r);
-/* Rooms with at least one member. */
-size_t wzp_rooms_active(const wzp_rooms *r);
-/* The RoomUpdate message for a room (count + participants with fingerprint and alias). */
-WZP_MUST_CHECK int wzp_rooms_update_message(const wzp_rooms *r, const char *room, wzp_signal **msg);
-
-/* ---- the relay server (control plane) -------------------------------------------------------
- * QUIC endpoint + rooms. A client connects with the room's hash as SNI and registers with
- * RegisterPresence {identity_pub, signature, alias}: an Ed25519 signature over
- * "wzp/v1 join\0" || TLS exporter("EXPORTER-wzp-join") of its connection, so a registration
- * cannot be replayed on another connection. The relay answers RegisterPresenceAck and sends
- * RoomUpdate to the whole room on every join and leave; it routes PeerSignal envelopes (the
- * end-to-end key exchange) to the named member of the same room, stamping the sender's
- * fingerprint. After a join it sends MediaSession {session_id}; media datagrams (mediaplane.h,
- * hop keys from the connection's exporter) from a member fan out to the rest of its room,
- * re-sealed per receiver; an authentic datagram from a new address moves the member there. It
- * never sees a media key. */
+/* ---- the relay server ------------------------------------------------------------------------
+ * The relay core (wzp/relay_core.h) on a QUIC endpoint: each connection is a member with a QUIC
+ * path; the room comes from the TLS SNI; media datagrams share the endpoint's socket (the
+ * demultiplexer's rule in wzp/quic.h); with an auth checker, a client's first message must be
+ * its featherChat token, and its join waits for the answer. One timer runs the core's. */
 
 #ifndef WZP_RELAY_SERVER_H
 #define WZP_RELAY_SERVER_H
 #include <uv.h>
 
-#define WZP_PROBE_SNI     "wzp-probe" /* a relay probing another: no room, its datagrams echoed */
-
-/* Observer of every authenticated media packet the relay forwards (the sealed payload after the
- * hop MAC is stripped): what an operator with full access to the relay process can see. Tests use
- * it to show that this is ciphertext the relay cannot open. NULL in production. */
-typedef void (*wzp_relay_tap_fn)(uint32_t sid, const uint8_t *pkt, size_t len, void *user);
+#include "wzp/relay_core.h"
 
 typedef struct wzp_relay_server_config {
     const char *listen;  /* "IP:port" */
@@ -111,13 +50,12 @@ WZP_MUST_CHECK int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_
 void wzp_relay_server_free(wzp_relay_server *s);
 uint16_t wzp_relay_server_port(const wzp_relay_server *s);
 void wzp_relay_server_fingerprint(const wzp_relay_server *s, uint8_t out[32]);
-const wzp_rooms *wzp_relay_server_rooms(const wzp_relay_server *s);
 /* Media datagrams authenticated in, sent out (fan-out), and refused (unknown, forged, replayed). */
 void wzp_relay_server_media_stats(const wzp_relay_server *s, uint64_t *in, uint64_t *out,
                                   uint64_t *refused);
 /* The relay endpoint's QUIC and socket counters (Retry, resets, batching). */
 void wzp_relay_server_quic_stats(const wzp_relay_server *s, wzp_quic_stats *out);
-/* Append the relay's Prometheus families (docs/OPERATIONS.md lists them). */
+/* Append the relay's Prometheus families (src/relay/metrics.c; docs/OPERATIONS.md lists them). */
 struct wzp_prom;
 void wzp_relay_server_metrics(const wzp_relay_server *s, struct wzp_prom *p);
 

@@ -52,6 +52,21 @@ struct wzp_prober {
     unsigned n;
 };
 
+/* A relay opens a probe or link session on another with a Ping (the stream is the initiator's
+ * to open): one helper for probes and links. */
+int wzp_relay_send_ping(wzp_quic_conn *c, uint64_t now_ms) {
+    wzp_signal *m = wzp_signal_new(WZP_SIG_PING);
+    uint8_t json[128];
+    size_t n = 0;
+    if (m == NULL) {
+        return WZP_ERR_NOMEM;
+    }
+    m->u.ping.timestamp_ms = now_ms;
+    int rc = wzp_signal_encode(m, json, sizeof(json), &n);
+    wzp_signal_free(m);
+    return rc == WZP_OK ? wzp_quic_send_signal(c, json, n) : rc;
+}
+
 static void judge(target *t, bool lost) {
     if (t->wcount == WZP_PROBE_WINDOW) {
         t->wlost -= t->window[t->wpos];

@@ -1,17 +1,19 @@
 /*
- * Rooms and sessions (include/wzp/relay.h). Sessions live in one array of max_sessions slots,
- * found by session id through an open-addressing index; each room is a record (found by a keyed
- * SipHash of its name, so no client can make two names collide) holding its members as a list
- * through the slots, in join order. A media packet costs one index probe for its sender and a
- * walk of its own room: nothing scales with the relay's other sessions. Rooms appear with their
- * first member and vanish with their last.
+ * Sessions and rooms (include/wzp/rooms.h). Sessions live in one array of slots (max_sessions
+ * room members and WZP_ROOMS_MAX_ROOMLESS relays' sessions), found by session id through an
+ * open-addressing index; each room is a record (found by a keyed SipHash of its name, so no client
+ * can make two names collide) holding its members as a list through the slots, in join order. A
+ * media packet costs one index probe for its sender and a walk of its own room: nothing scales
+ * with the relay's other sessions. Rooms appear with their first member and vanish with their
+ * last.
  */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "wzp/relay.h"
+#include "wzp/hop.h"
+#include "wzp/rooms.h"
 #include "wzp/random.h"
 #include "wzp/alloc.h"
 
@@ -36,8 +38,10 @@ struct wzp_rooms {
     room_rec *recs;                  /* max_sessions records; count 0: free */
     index_t by_sid, by_room;
     uint8_t room_key[crypto_shorthash_KEYBYTES];
-    size_t used;
-    size_t rooms; /* distinct room names in use */
+    size_t nslots;
+    size_t used;     /* members of rooms */
+    size_t roomless; /* sessions without a room */
+    size_t rooms;    /* distinct room names in use */
 };
 
 static size_t index_pos(const index_t *ix, uint64_t key) {
@@ -140,7 +144,8 @@ int wzp_rooms_new(const wzp_relay_config *cfg, wzp_rooms **out) {
         return WZP_ERR_NOMEM;
     }
     r->cfg = *cfg;
-    size_t n = cfg->max_sessions;
+    size_t n = cfg->max_sessions + WZP_ROOMS_MAX_ROOMLESS;
+    r->nslots = n;
     r->slots = wzp_calloc(n, sizeof(wzp_session));
     r->next = wzp_malloc(n * sizeof(uint32_t));
     r->prev = wzp_malloc(n * sizeof(uint32_t));
@@ -186,8 +191,9 @@ size_t wzp_rooms_active(const wzp_rooms *r) {
     return r->rooms;
 }
 
-/* A fresh session id whose low 16 bits are also unique in its room: trunk frames name senders
- * by those 2 bytes (SPEC §3.5). A room holds at most 10,000 members, far below 65,536. */
+/* The one allocator of session ids: a fresh one in the media range (wzp/hop.h), whose low 16 bits
+ * are also unique in its room: trunk frames name senders by those 2 bytes (SPEC §3.5). A room
+ * holds at most 10,000 members, far below 65,536. */
 static uint32_t fresh_sid(wzp_rooms *r, const room_rec *rec) {
     for (;;) {
         uint32_t sid = wzp_hop_new_session_id();
@@ -221,6 +227,7 @@ int wzp_rooms_join(wzp_rooms *r, const char *room, const uint8_t fingerprint[WZP
     while (r->slots[slot].sid != 0) { /* a free one exists: used < max_sessions */
         slot++;
     }
+    r->room_of[slot] = NONE;
     wzp_session *s = &r->slots[slot];
     memset(s, 0, sizeof(*s));
     s->sid = fresh_sid(r, rec);
@@ -256,10 +263,36 @@ int wzp_rooms_join(wzp_rooms *r, const char *room, const uint8_t fingerprint[WZP
     return WZP_OK;
 }
 
+int wzp_rooms_attach(wzp_rooms *r, void *user, uint64_t now_ms, uint32_t *sid) {
+    if (r->roomless >= WZP_ROOMS_MAX_ROOMLESS) {
+        return WZP_ERR_FULL;
+    }
+    uint32_t slot = 0;
+    while (r->slots[slot].sid != 0) { /* a free one exists: roomless < its share */
+        slot++;
+    }
+    wzp_session *s = &r->slots[slot];
+    memset(s, 0, sizeof(*s));
+    s->sid = fresh_sid(r, NULL);
+    s->user = user;
+    s->last_seen_ms = now_ms;
+    r->room_of[slot] = NONE;
+    index_put(&r->by_sid, s->sid, slot);
+    r->roomless++;
+    *sid = s->sid;
+    return WZP_OK;
+}
+
 int wzp_rooms_leave(wzp_rooms *r, uint32_t sid) {
     uint32_t slot = sid != 0 ? index_get(&r->by_sid, sid) : NONE;
     if (slot == NONE) {
         return WZP_ERR_UNKNOWN_KEY;
+    }
+    if (r->room_of[slot] == NONE) { /* no room: just the session */
+        index_del(&r->by_sid, sid);
+        memset(&r->slots[slot], 0, sizeof(r->slots[slot]));
+        r->roomless--;
+        return WZP_OK;
     }
     room_rec *rec = &r->recs[r->room_of[slot]];
     if (r->prev[slot] != NONE) {
@@ -289,10 +322,25 @@ void wzp_rooms_touch(wzp_rooms *r, uint32_t sid, uint64_t now_ms) {
     }
 }
 
+size_t wzp_rooms_fanout_sessions(wzp_rooms *r, const wzp_session *from, wzp_session **out,
+                                 size_t cap) {
+    uint32_t slot = (uint32_t)(from - r->slots);
+    size_t n = 0;
+    if (r->room_of[slot] == NONE) {
+        return 0;
+    }
+    for (uint32_t i = r->recs[r->room_of[slot]].head; i != NONE && n < cap; i = r->next[i]) {
+        if (i != slot) {
+            out[n++] = &r->slots[i];
+        }
+    }
+    return n;
+}
+
 size_t wzp_rooms_fanout(const wzp_rooms *r, uint32_t sid, uint32_t *out, size_t cap) {
     uint32_t slot = sid != 0 ? index_get(&r->by_sid, sid) : NONE;
     size_t n = 0;
-    if (slot == NONE) {
+    if (slot == NONE || r->room_of[slot] == NONE) {
         return 0;
     }
     for (uint32_t i = r->recs[r->room_of[slot]].head; i != NONE && n < cap; i = r->next[i]) {
@@ -305,9 +353,10 @@ size_t wzp_rooms_fanout(const wzp_rooms *r, uint32_t sid, uint32_t *out, size_t 
 
 size_t wzp_rooms_idle(const wzp_rooms *r, uint64_t now_ms, uint32_t *out, size_t cap) {
     size_t n = 0;
-    for (size_t i = 0; i < r->cfg.max_sessions && n < cap; i++) {
+    for (size_t i = 0; i < r->nslots && n < cap; i++) {
         const wzp_session *s = &r->slots[i];
-        if (s->sid != 0 && now_ms > s->last_seen_ms && now_ms - s->last_seen_ms > r->cfg.idle_ms) {
+        if (s->sid != 0 && r->room_of[i] != NONE && now_ms > s->last_seen_ms &&
+            now_ms - s->last_seen_ms > r->cfg.idle_ms) {
             out[n++] = s->sid;
         }
     }
