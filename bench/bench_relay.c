@@ -2,9 +2,10 @@
  * `wzp-bench relay`: the relay under load, against the physical limit, in one run.
  *
  * The real relay (the wzp-relay binary next to wzp-bench) is started on loopback; N clients, each
- * on its own UDP socket with its own QUIC connection, join M rooms (N / M members each: the room
- * by TLS SNI, a signed join, a media session with hop keys). Once all are in, each sends a
- * 100-byte media packet every 20 ms (hop-sealed, as a client does) for the measured seconds; the
+ * a call session (wzp/session.h, in raw mode: no codecs) on its own UDP socket with its own QUIC
+ * connection, join M rooms (N / M members each: the room by TLS SNI, a signed join, a media
+ * session with hop keys). Once all are in, each sends a 100-byte media packet every 20 ms
+ * (hop-sealed by its session, as any client's) for the measured seconds; the
  * relay forwards it to the other members of its room. Measured: packets forwarded per second,
  * the relay's CPU (from /proc: user + system over the window), its resident memory, and the
  * latency of each forwarded packet (sender's send to receiver's receive, both in this process:
@@ -33,9 +34,8 @@
 #include "bench.h"
 #include "bench_util.h"
 #include "wzp/crypto.h"
-#include "wzp/hop.h"
 #include "wzp/quic.h"
-#include "wzp/relay.h"
+#include "wzp/session.h"
 #include "wzp/addr.h"
 
 #define PAYLOAD     100
@@ -120,13 +120,13 @@ static uint64_t now_ns(void) {
 
 /* ---- the relay run --------------------------------------------------------------------- */
 
+/* A client: a call session in raw mode (the room membership, the signed join and the hop keys of
+ * any call, without codecs) on its own socket and QUIC connection. */
 typedef struct bclient {
     wzp_quic_endpoint *ep;
-    wzp_quic_conn *conn;
+    wzp_quic_path path;
+    wzp_call_session *s;
     wzp_identity id;
-    uint32_t sid;
-    wzp_hop_tx tx;
-    wzp_hop_rx rx;
     bool ready, failed;
     unsigned room;
 } bclient;
@@ -139,53 +139,43 @@ static struct {
     uint64_t next_slice_ns;
     char addr[64];
     uint8_t pin[32];
-    struct sockaddr_storage relay;
     bool measuring;
     uint64_t sent, received;
     hist h;
 } R;
 
+static void start_next(void);
+
+/* What the relay forwarded to us: its send time is in the payload. */
+static void on_media(void *user, uint32_t sender, const uint8_t *pkt, size_t len) {
+    (void)user;
+    (void)sender;
+    if (R.measuring && len >= 16) {
+        uint64_t sent;
+        memcpy(&sent, pkt, sizeof(sent));
+        hist_add(&R.h, (double)(now_ns() - sent) / 1000.0);
+        R.received++;
+    }
+}
+
 static int rc_on_established(wzp_quic_conn *c, const char *sni, void *user) {
     bclient *cl = user;
+    (void)c;
     (void)sni;
-    uint8_t exporter[32];
-    wzp_signal *join = NULL;
-    uint8_t buf[4096];
-    size_t n = 0;
-    if (wzp_quic_export(c, WZP_JOIN_EXPORTER, exporter) != WZP_OK ||
-        wzp_join_sign(&cl->id, exporter, "bench", &join) != WZP_OK ||
-        wzp_signal_encode(join, buf, sizeof(buf), &n) != WZP_OK ||
-        wzp_quic_send_signal(c, buf, n) != WZP_OK) {
-        wzp_signal_free(join);
-        return -1;
-    }
-    wzp_signal_free(join);
+    cl->path.base.state = WZP_PATH_UP;
+    wzp_call_session_path_up(cl->s, 0, uv_now(&R.loop));
     return 0;
 }
 
-static void start_next(void);
-
 static void rc_on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *user) {
     bclient *cl = user;
-    wzp_signal *m = NULL;
-    if (wzp_signal_decode(json, len, &m) != WZP_OK) {
-        return;
+    (void)c;
+    wzp_call_session_on_signal(cl->s, 0, json, len, uv_now(&R.loop));
+    if (!cl->ready && wzp_call_session_joined(cl->s)) {
+        cl->ready = true;
+        R.ready++;
+        start_next();
     }
-    if (m->type == WZP_SIG_MEDIA_SESSION && !cl->ready) {
-        uint8_t exporter[32];
-        wzp_hop_keys keys;
-        if (wzp_quic_export(c, WZP_HOP_EXPORTER_LABEL, exporter) == WZP_OK &&
-            wzp_hop_keys_derive(exporter, &keys) == WZP_OK) {
-            cl->sid = m->u.media_session.session_id;
-            wzp_hop_tx_init(&cl->tx, cl->sid, keys.client_to_relay);
-            wzp_hop_rx_init(&cl->rx, cl->sid, keys.relay_to_client);
-            sodium_memzero(&keys, sizeof(keys));
-            cl->ready = true;
-            R.ready++;
-            start_next();
-        }
-    }
-    wzp_signal_free(m);
 }
 
 static void rc_on_closed(wzp_quic_conn *c, int error, const char *reason, void *user) {
@@ -193,7 +183,8 @@ static void rc_on_closed(wzp_quic_conn *c, int error, const char *reason, void *
     (void)c;
     (void)error;
     (void)reason;
-    cl->conn = NULL;
+    cl->path.conn = NULL;
+    wzp_call_session_path_down(cl->s, 0);
     if (!cl->ready && !cl->failed) {
         cl->failed = true;
         R.failed++;
@@ -206,32 +197,45 @@ static bool rc_on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t le
     bclient *cl = user;
     (void)ep;
     (void)from;
-    const uint8_t *pkt;
-    size_t plen = 0;
-    if (!cl->ready || wzp_hop_open(&cl->rx, data, len, &pkt, &plen) != WZP_OK || plen < 4 + 16) {
-        return cl->ready;
-    }
-    if (R.measuring) {
-        uint64_t sent;
-        memcpy(&sent, pkt + 4, sizeof(sent));
-        hist_add(&R.h, (double)(now_ns() - sent) / 1000.0);
-        R.received++;
-    }
+    wzp_call_session_on_datagram(cl->s, 0, data, len, uv_now(&R.loop));
     return true;
+}
+
+static int client_start(bclient *cl) {
+    char room[32], sni[WZP_ROOM_SNI_TEXT];
+    snprintf(room, sizeof(room), "bench-%u", cl->room);
+    wzp_room_sni(room, strlen(room), sni);
+    wzp_quic_config qc = {.bind = "127.0.0.1:0",
+                          .cb = {cl, rc_on_established, rc_on_signal, rc_on_closed,
+                                 rc_on_datagram}};
+    wzp_quic_conn *conn = NULL;
+    unsigned id = 0;
+    int rc = wzp_identity_generate(&cl->id);
+    if (rc == WZP_OK) {
+        wzp_call_session_config sc = wzp_call_session_default_config(&cl->id);
+        sc.alias = "bench";
+        sc.raw = true;
+        sc.trunking = false;
+        sc.on_media = on_media;
+        rc = wzp_call_session_new(&sc, &cl->s);
+    }
+    if (rc == WZP_OK) {
+        rc = wzp_quic_endpoint_new(&R.loop, &qc, &cl->ep);
+    }
+    if (rc == WZP_OK) {
+        rc = wzp_quic_connect(cl->ep, R.addr, sni, R.pin, &conn);
+    }
+    if (rc == WZP_OK) {
+        wzp_quic_path_init(&cl->path, cl->ep, conn);
+        rc = wzp_call_session_add_path(cl->s, &cl->path.base, &id);
+    }
+    return rc;
 }
 
 static void start_next(void) {
     while (R.started < R.n && R.started - R.ready - R.failed < CONNECTING) {
         bclient *cl = &R.c[R.started++];
-        char room[32], sni[WZP_ROOM_SNI_TEXT];
-        snprintf(room, sizeof(room), "bench-%u", cl->room);
-        wzp_room_sni(room, strlen(room), sni);
-        wzp_quic_config qc = {
-            .bind = "127.0.0.1:0",
-            .cb = {cl, rc_on_established, rc_on_signal, rc_on_closed, rc_on_datagram}};
-        if (wzp_identity_generate(&cl->id) != WZP_OK ||
-            wzp_quic_endpoint_new(&R.loop, &qc, &cl->ep) != WZP_OK ||
-            wzp_quic_connect(cl->ep, R.addr, sni, R.pin, &cl->conn) != WZP_OK) {
+        if (client_start(cl) != WZP_OK) {
             cl->failed = true;
             R.failed++;
         }
@@ -241,7 +245,7 @@ static void start_next(void) {
 /* Every 2 ms, a tenth of the clients send their packet of this 20 ms period. */
 static void rc_on_tick(uv_timer_t *t) {
     (void)t;
-    uint8_t pkt[PAYLOAD], out[PAYLOAD + WZP_HOP_OVERHEAD];
+    uint8_t pkt[PAYLOAD];
     memset(pkt, 0x5a, sizeof(pkt));
     /* by the clock, not by timer callbacks: a late tick sends every slice that is due */
     for (uint64_t now = now_ns(); R.next_slice_ns <= now; R.next_slice_ns += 2000000) {
@@ -252,9 +256,7 @@ static void rc_on_tick(uv_timer_t *t) {
             }
             uint64_t ts = now_ns();
             memcpy(pkt, &ts, sizeof(ts));
-            size_t len = 0;
-            if (wzp_hop_seal(&cl->tx, pkt, sizeof(pkt), out, sizeof(out), &len) == WZP_OK) {
-                wzp_quic_send_datagram(cl->ep, out, len, (const struct sockaddr *)&R.relay);
+            if (wzp_call_session_send_media(cl->s, pkt, sizeof(pkt)) == WZP_OK) {
                 R.sent += R.measuring;
             }
         }
@@ -344,8 +346,7 @@ static int relay_run(const char *self_dir, unsigned n, unsigned rooms, unsigned 
         rmdir(tmp);
         return WZP_ERR_IO;
     }
-    socklen_t sl = 0;
-    int rc = wzp_addr_parse(R.addr, &R.relay, &sl);
+    int rc = WZP_OK;
     R.c = calloc(n, sizeof(bclient));
     uv_loop_init(&R.loop);
     uv_timer_init(&R.loop, &R.tick);
@@ -387,6 +388,7 @@ static int relay_run(const char *self_dir, unsigned n, unsigned rooms, unsigned 
         if (R.c[i].ep != NULL) {
             wzp_quic_endpoint_free(R.c[i].ep);
         }
+        wzp_call_session_free(R.c[i].s);
         wzp_identity_wipe(&R.c[i].id);
     }
     uv_close((uv_handle_t *)&R.tick, NULL);

@@ -57,10 +57,11 @@ typedef struct wzp_path_ops {
 
 struct wzp_path {
     const wzp_path_ops *ops;
+    void *ctx;                      /* the transport's, for its ops (the QUIC path: its endpoint) */
+    struct sockaddr_storage remote; /* where datagrams go (an authentic datagram may move it) */
     wzp_path_kind kind;
     wzp_path_state state;
-    size_t mtu;                     /* largest datagram, at most WZP_PATH_MAX_DATAGRAM */
-    struct sockaddr_storage remote; /* where datagrams go (an authentic datagram may move it) */
+    size_t mtu; /* largest datagram, at most WZP_PATH_MAX_DATAGRAM */
 };
 
 /* A copy of `data` as one datagram (the slot and commit in one). Too large for the path: dropped,
@@ -78,8 +79,7 @@ WZP_MUST_CHECK int wzp_path_send_message(wzp_path *p, const wzp_signal *m, uint8
 struct wzp_quic_endpoint;
 struct wzp_quic_conn;
 typedef struct wzp_quic_path {
-    wzp_path base;
-    struct wzp_quic_endpoint *ep;
+    wzp_path base;              /* ctx: the endpoint (what a datagram needs on the first line) */
     struct wzp_quic_conn *conn; /* NULL once closed */
 } wzp_quic_path;
 

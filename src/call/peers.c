@@ -79,7 +79,7 @@ static void send_key(wzp_call_session *s, wzp__peer *p) {
 }
 
 void wzp__peers_send_key(wzp_call_session *s) {
-    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
+    for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
         if (s->peers[i].used) {
             send_key(s, &s->peers[i]);
         }
@@ -239,7 +239,7 @@ void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, con
 }
 
 void wzp__peers_free(wzp_call_session *s) {
-    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
+    for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
         wzp__peer *p = &s->peers[i];
         wzp_hs_free(p->hs);
         wzp_call_decoder_free(p->dec);

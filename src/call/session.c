@@ -35,8 +35,8 @@ wzp_call_session_config wzp_call_session_default_config(const wzp_identity *id) 
 
 /* ---- events ----------------------------------------------------------------------------------- */
 
-void wzp__session_event(wzp_call_session *s, wzp_session_event_type type, uint64_t now_ms,
-                        const char *fp, const char *text) {
+wzp_session_event *wzp__session_event(wzp_call_session *s, wzp_session_event_type type,
+                                      uint64_t now_ms, const char *fp, const char *text) {
     if (s->ev_count == WZP_SESSION_EVENTS) { /* nobody reads them: the oldest goes */
         s->ev_head = (s->ev_head + 1) % WZP_SESSION_EVENTS;
         s->ev_count--;
@@ -47,6 +47,7 @@ void wzp__session_event(wzp_call_session *s, wzp_session_event_type type, uint64
     ev->at_ms = now_ms;
     snprintf(ev->fingerprint, sizeof(ev->fingerprint), "%s", fp != NULL ? fp : "");
     snprintf(ev->text, sizeof(ev->text), "%s", text != NULL ? text : "");
+    return ev;
 }
 
 bool wzp_call_session_next_event(wzp_call_session *s, wzp_session_event *ev) {
@@ -83,8 +84,10 @@ int wzp_call_session_new(const wzp_call_session_config *cfg, wzp_call_session **
     }
     if (!cfg->raw) {
         s->dg = wzp_calloc(WZP__SESSION_OUT * cfg->media.interleave_depth, sizeof(wzp_datagram));
+        s->peers = wzp_calloc(WZP_SESSION_MAX_PEERS, sizeof(wzp__peer));
     }
-    if (s->json == NULL || (cfg->token != NULL && s->token == NULL) || (!cfg->raw && s->dg == NULL)) {
+    if (s->json == NULL || (cfg->token != NULL && s->token == NULL) ||
+        (!cfg->raw && (s->dg == NULL || s->peers == NULL))) {
         wzp_call_session_free(s);
         return WZP_ERR_NOMEM;
     }
@@ -112,6 +115,7 @@ void wzp_call_session_free(wzp_call_session *s) {
     wzp_free(s->token);
     wzp_free(s->json);
     wzp_free(s->dg);
+    wzp_free(s->peers);
     wzp_identity_wipe(&s->id);
     sodium_memzero(s, sizeof(*s));
     wzp_free(s);
@@ -240,9 +244,7 @@ void wzp_call_session_on_signal(wzp_call_session *s, unsigned id, const uint8_t 
     } else if (m->type == WZP_SIG_MEDIA_SESSION) {
         start_media(s, sp, m->u.media_session.session_id, now_ms);
     } else if (m->type == WZP_SIG_ROOM_UPDATE && room) {
-        wzp__session_event(s, WZP_EV_ROOM, now_ms, NULL, NULL);
-        s->events[(s->ev_head + s->ev_count - 1) % WZP_SESSION_EVENTS].count =
-            m->u.room_update.count;
+        wzp__session_event(s, WZP_EV_ROOM, now_ms, NULL, NULL)->count = m->u.room_update.count;
         if (!s->cfg.raw) {
             wzp__peers_on_room_update(s, m, now_ms);
         }
@@ -255,15 +257,13 @@ void wzp_call_session_on_signal(wzp_call_session *s, unsigned id, const uint8_t 
 /* ---- media -------------------------------------------------------------------------------------- */
 
 /* Hop-seal `pkt` straight into the path's next datagram. */
-static void send_datagram(wzp_call_session *s, wzp__spath *sp, const uint8_t *pkt, size_t len) {
+static void send_datagram(wzp__spath *sp, const uint8_t *pkt, size_t len) {
     size_t n = 0;
     uint8_t *slot = sp->p->ops->datagram_slot(sp->p);
     if (wzp_hop_seal(&sp->hop.tx, pkt, len, slot, sp->p->mtu, &n) != WZP_OK) {
         n = 0;
     }
     sp->p->ops->datagram_commit(sp->p, n);
-    sp->sent += n > 0;
-    s->st.datagrams_sent += n > 0;
 }
 
 /* The path media goes to: the room's, once the relay gave us a media session. */
@@ -320,7 +320,7 @@ int wzp_call_session_push(wzp_call_session *s, const int16_t *pcm, size_t n, uin
     int rc = wzp_call_encoder_push(s->enc, pcm, n, media_ms, s->dg,
                                    WZP__SESSION_OUT * s->cfg.media.interleave_depth, &count);
     for (size_t i = 0; i < count; i++) {
-        send_datagram(s, sp, s->dg[i].data, s->dg[i].len);
+        send_datagram(sp, s->dg[i].data, s->dg[i].len);
     }
     return rc;
 }
@@ -333,7 +333,7 @@ int wzp_call_session_send_media(wzp_call_session *s, const uint8_t *pkt, size_t 
     if (len + WZP_HOP_OVERHEAD > sp->p->mtu) {
         return WZP_ERR_TOO_LARGE;
     }
-    send_datagram(s, sp, pkt, len);
+    send_datagram(sp, pkt, len);
     return WZP_OK;
 }
 
@@ -361,7 +361,7 @@ static void mix_peer(wzp__peer *p, int32_t *mix) {
 
 void wzp_call_session_pull(wzp_call_session *s, int16_t out[WZP_SESSION_FRAME]) {
     int32_t mix[WZP_SESSION_FRAME] = {0};
-    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
+    for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
         if (s->peers[i].used && s->peers[i].dec != NULL) {
             mix_peer(&s->peers[i], mix);
         }
@@ -376,15 +376,16 @@ void wzp_call_session_pull(wzp_call_session *s, int16_t out[WZP_SESSION_FRAME]) 
 /* Nothing sent for a while (listening only): an empty authenticated packet tells the relay we
  * are still here, so it can drop members that are not (docs/PROTOCOL.md §10). */
 static void keep_alive(wzp_call_session *s, wzp__spath *sp, uint64_t now_ms) {
-    if (sp->sent != sp->sent_at_tick) {
-        sp->sent_at_tick = sp->sent;
+    if (sp->hop.tx.counter != sp->sent_at_tick) {
+        sp->sent_at_tick = sp->hop.tx.counter;
         sp->last_sent_ms = now_ms;
     }
     if (now_ms - sp->last_sent_ms < WZP_MEDIA_KEEPALIVE_MS) {
         return;
     }
-    send_datagram(s, sp, NULL, 0);
-    sp->sent_at_tick = sp->sent;
+    static const uint8_t nothing[1] = {0};
+    send_datagram(sp, nothing, 0);
+    sp->sent_at_tick = sp->hop.tx.counter;
     sp->last_sent_ms = now_ms;
     s->st.keepalives++;
 }
@@ -426,7 +427,7 @@ static void quality_feedback(wzp_call_session *s, uint64_t now_ms) {
     uint32_t rtt = room != NULL ? room->p->ops->rtt_ms(room->p) : 0;
     const wzp__peer *worst = NULL;
     wzp_tier worst_tier = WZP_TIER_GOOD;
-    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
+    for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
         wzp__peer *p = &s->peers[i];
         if (!p->used || p->dec == NULL) {
             continue;
@@ -449,8 +450,8 @@ static void quality_feedback(wzp_call_session *s, uint64_t now_ms) {
     r.rtt_4ms = (uint8_t)(path_rtt / 4 > 255 ? 255 : path_rtt / 4);
     if (wzp_quality_on_report(&s->qctl, &r, now_ms)) {
         wzp_call_encoder_set_tier(s->enc, s->qctl.tier);
-        wzp__session_event(s, WZP_EV_TIER, now_ms, worst->fptext, tier_names[s->qctl.tier]);
-        wzp_session_event *ev = &s->events[(s->ev_head + s->ev_count - 1) % WZP_SESSION_EVENTS];
+        wzp_session_event *ev =
+            wzp__session_event(s, WZP_EV_TIER, now_ms, worst->fptext, tier_names[s->qctl.tier]);
         ev->tier = s->qctl.tier;
         ev->loss_pct = wzp_quality_report_loss_percent(&r);
         ev->rtt_ms = path_rtt;
@@ -489,7 +490,7 @@ void wzp_call_session_tick(wzp_call_session *s, uint64_t now_ms) {
 
 size_t wzp_call_session_peers(const wzp_call_session *s, wzp_peer_view *out, size_t cap) {
     size_t n = 0;
-    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS && n < cap; i++) {
+    for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS && n < cap; i++) {
         const wzp__peer *p = &s->peers[i];
         if (!p->used || p->dec == NULL) {
             continue;
@@ -523,5 +524,9 @@ uint32_t wzp_call_session_media_id(const wzp_call_session *s) {
 }
 
 wzp_session_stats wzp_call_session_stats(const wzp_call_session *s) {
-    return s->st;
+    wzp_session_stats st = s->st;
+    for (unsigned i = 0; i < s->npaths; i++) {
+        st.datagrams_sent += s->paths[i].hop.tx.counter; /* every datagram is hop-sealed */
+    }
+    return st;
 }

@@ -33,30 +33,31 @@ typedef struct wzp__peer {
     size_t pending_n;
 } wzp__peer;
 
-/* One path and the session's state on it. */
+/* One path and the session's state on it; what a datagram sent needs is on the first cache line
+ * (a bridge or a benchmark runs hundreds of sessions: their state is cold between packets). */
 typedef struct wzp__spath {
     wzp_path *p;
+    uint32_t media_id; /* our media session on it (0: none yet) */
     bool up, joined, refused;
-    uint32_t media_id;           /* our media session on it (0: none yet) */
-    wzp_hop_session hop;         /* valid once media_id != 0 */
-    uint8_t binding[32];         /* our end of the pair binding (its call-binding exporter) */
-    uint64_t sent, sent_at_tick; /* datagrams sent; as counted at the last tick */
+    wzp_hop_session hop;         /* valid once media_id != 0; its tx counter counts what we sent */
+    uint64_t sent_at_tick;       /* the tx counter at the last tick */
     uint64_t last_sent_ms;
+    uint8_t binding[32]; /* our end of the pair binding (its call-binding exporter) */
 } wzp__spath;
 
 struct wzp_call_session {
+    unsigned npaths;
+    wzp__spath paths[WZP_SESSION_MAX_PATHS];
     wzp_call_session_config cfg;
     wzp_identity id;
     char alias[WZP_ALIAS_MAX + 1];
     char *token;
-    wzp__spath paths[WZP_SESSION_MAX_PATHS];
-    unsigned npaths;
     wzp_sender_key my_key;
     bool has_my_key;
     wzp_call_encoder *enc;
     wzp_quality_ctl qctl;
     uint64_t last_feedback_ms;
-    wzp__peer peers[WZP_SESSION_MAX_PEERS];
+    wzp__peer *peers; /* WZP_SESSION_MAX_PEERS (call mode; NULL in raw mode) */
     unsigned next_peer_index;
     wzp_session_event events[WZP_SESSION_EVENTS];
     size_t ev_head, ev_count;
@@ -68,8 +69,10 @@ struct wzp_call_session {
 #define WZP__SESSION_OUT 64 /* datagrams one push may produce per interleaving depth */
 
 /* session.c, for peers.c */
-void wzp__session_event(wzp_call_session *s, wzp_session_event_type type, uint64_t now_ms,
-                        const char *fp, const char *text);
+/* A new event for the user (the oldest unread goes when the queue is full); the caller may fill
+ * in the rest. */
+wzp_session_event *wzp__session_event(wzp_call_session *s, wzp_session_event_type type,
+                                      uint64_t now_ms, const char *fp, const char *text);
 /* Send `m` on the room's path (taken: freed here). */
 void wzp__session_send(wzp_call_session *s, wzp_signal *m);
 /* The room's path (NULL: none yet). */

@@ -252,7 +252,7 @@ static void fan_out(wzp_relay_core *c, wzp_member *from, const uint8_t *pkt, siz
     memcpy(c->fwd + 4, pkt, plen);
     for (size_t i = 0; i < n; i++) {
         wzp__client *dst = c->fan[i]->user;
-        if (dst->trunk && trunk_add(c, dst, (uint16_t)sid, pkt, plen, now_ms)) {
+        if (dst->m.trunk && trunk_add(c, dst, (uint16_t)sid, pkt, plen, now_ms)) {
             continue;
         }
         wzp_path *p = dst->m.path;

@@ -16,13 +16,16 @@
 #define WZP__SWEEP_MS        1000
 #define WZP__TRUNK_MARK      0x80 /* first byte of a trunked payload (a sender id's top bit is 0) */
 
+/* A receiver of fanned-out media needs only the first cache line: its role, whether it takes
+ * TrunkFrames, its path and its sending hop state. */
 struct wzp_member {
     wzp_member_role role;
-    wzp_relay_core *core;
+    bool trunk;          /* a client taking TrunkFrames (it said so, and the relay trunks) */
     wzp_path *path;
-    void *user;
+    wzp_hop_session hop; /* valid with `ses`: tx first */
     wzp_session *ses;    /* its entry in the session table (NULL: no media session yet) */
-    wzp_hop_session hop; /* valid with `ses` */
+    wzp_relay_core *core;
+    void *user;
     char room[WZP_ROOM_NAME_MAX + 1];
     wzp_member *prev, *next; /* every member of the core */
 };
@@ -32,7 +35,6 @@ typedef struct wzp__client {
     bool vouched; /* featherChat checked its token: */
     char vouch_fp[WZP_FINGERPRINT_TEXT + 8];
     char vouch_alias[WZP_ALIAS_MAX + 1];
-    bool trunk;         /* takes TrunkFrames (it said so, and the relay trunks) */
     bool trunk_pending; /* in the core's list of frames to flush */
     wzp_trunk_packer packer;
     uint8_t trunk_buf[1 + WZP_TRUNK_MAX_BYTES]; /* WZP__TRUNK_MARK, then the frame */

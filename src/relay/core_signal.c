@@ -218,10 +218,10 @@ static void route_peer(wzp_relay_core *c, wzp_member *from, wzp_signal *m) {
 }
 
 static void media_options(wzp_relay_core *c, wzp__client *cl, const wzp_signal *m) {
-    cl->trunk = c->cfg.trunking && m->u.media_options.trunking;
-    if (cl->trunk &&
+    cl->m.trunk = c->cfg.trunking && m->u.media_options.trunking;
+    if (cl->m.trunk &&
         wzp_trunk_packer_init(&cl->packer, cl->trunk_buf + 1, WZP_TRUNK_MAX_BYTES) != WZP_OK) {
-        cl->trunk = false;
+        cl->m.trunk = false;
     }
 }
 

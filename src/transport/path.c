@@ -26,11 +26,11 @@ static wzp_quic_path *qpath(wzp_path *p) {
 }
 
 static uint8_t *quic_slot(wzp_path *p) {
-    return wzp_quic_queue_slot(qpath(p)->ep);
+    return wzp_quic_queue_slot(p->ctx);
 }
 
 static void quic_commit(wzp_path *p, size_t len) {
-    wzp_quic_queue_commit(qpath(p)->ep, len, (const struct sockaddr *)&p->remote);
+    wzp_quic_queue_commit(p->ctx, len, (const struct sockaddr *)&p->remote);
 }
 
 static int quic_signal(wzp_path *p, const uint8_t *json, size_t len) {
@@ -65,6 +65,6 @@ void wzp_quic_path_init(wzp_quic_path *qp, wzp_quic_endpoint *ep, wzp_quic_conn 
     qp->base.state = WZP_PATH_CONNECTING;
     qp->base.mtu = WZP_QUIC_MAX_DATAGRAM;
     wzp_addr_copy(&qp->base.remote, wzp_quic_conn_remote(conn));
-    qp->ep = ep;
+    qp->base.ctx = ep;
     qp->conn = conn;
 }

@@ -1,0 +1,345 @@
+/*
+ * A room of three in simulated time, with no sockets: three call sessions (wzp/session.h) and the
+ * relay core (wzp/relay_core.h), joined by simulated paths -- datagrams and signalling delayed
+ * 15..20 ms, every datagram the relay forwards lost with probability 0.2 -- all of it driven by one
+ * seed (the library's random source and the network's). Each member sends its own tone through the
+ * whole chain: signed join, pairwise handshakes, sender keys (ratcheting every 100 frames here),
+ * the quality loop, FEC, trunking at the relay, jitter buffers, the mix. Each member must hear the
+ * other two tones at their frequency and level, and never its own; and the same seed must give the
+ * same recordings, sample for sample.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sodium.h>
+
+#include "audio_util.h"
+#include "testutil.h"
+#include "wzp/addr.h"
+#include "wzp/random.h"
+#include "wzp/relay_core.h"
+#include "wzp/session.h"
+
+#define N         3
+#define SECONDS   9
+#define SAMPLES   (SECONDS * 48000)
+#define QUEUE     1024
+#define MAX_ITEM  2048
+#define LOSS_PCT  20
+#define LATENCY   15 /* ms, plus 0..5 of jitter on datagrams */
+#define TONE_AMP  0.3 /* -10.5 dBFS */
+#define REKEY_AT  100 /* frames: the sender keys ratchet a few times a call */
+
+static const double k_hz[N] = {330.0, 440.0, 550.0};
+
+typedef struct item {
+    uint64_t at;
+    bool signal;
+    size_t len;
+    uint8_t data[MAX_ITEM];
+} item;
+
+/* One direction of one member's link to the relay: a FIFO by delivery time (datagrams may be
+ * reordered by their jitter: they are kept sorted on insertion). */
+typedef struct lane {
+    item *q; /* QUEUE items */
+    size_t head, n;
+} lane;
+
+struct sim;
+
+typedef struct sim_path {
+    wzp_path base;
+    struct sim *sim;
+    int member;
+    bool relay_side; /* the relay's end (sends down), or the member's (sends up) */
+    uint8_t slot[WZP_PATH_MAX_DATAGRAM];
+    uint8_t secret[32]; /* both ends of one link: their "TLS exporter" */
+} sim_path;
+
+typedef struct sim {
+    uint64_t now, rng;
+    wzp_relay_core *core;
+    wzp_identity id[N];
+    wzp_call_session *s[N];
+    wzp_member *m[N];
+    sim_path up[N], down[N];      /* the member's end, the relay's end */
+    lane to_relay[N], to_member[N];
+    struct sockaddr_storage addr[N];
+    int16_t *rec[N];
+    size_t nrec[N];
+    uint64_t sent_samples[N];
+    uint64_t lost, carried;
+} sim;
+
+static uint32_t rnd(sim *s) { /* xorshift64*: the network's own, from the seed */
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return (uint32_t)((s->rng * 2685821657736338717ull) >> 32);
+}
+
+static void enqueue(lane *l, uint64_t at, bool signal, const uint8_t *data, size_t len) {
+    assert_true(l->n < QUEUE && len <= MAX_ITEM);
+    size_t pos = l->n; /* keep delivery order: signals in order, datagrams by time */
+    while (pos > 0 && l->q[(l->head + pos - 1) % QUEUE].at > at) {
+        l->q[(l->head + pos) % QUEUE] = l->q[(l->head + pos - 1) % QUEUE];
+        pos--;
+    }
+    item *it = &l->q[(l->head + pos) % QUEUE];
+    it->at = at;
+    it->signal = signal;
+    it->len = len;
+    memcpy(it->data, data, len);
+    l->n++;
+}
+
+static lane *lane_of(sim_path *p) {
+    return p->relay_side ? &p->sim->to_member[p->member] : &p->sim->to_relay[p->member];
+}
+
+static uint8_t *sim_slot(wzp_path *p) {
+    return ((sim_path *)p)->slot;
+}
+
+static void sim_commit(wzp_path *p, size_t len) {
+    sim_path *sp = (sim_path *)p;
+    sim *s = sp->sim;
+    if (len == 0) {
+        return;
+    }
+    if (sp->relay_side && rnd(s) % 100 < LOSS_PCT) {
+        s->lost++; /* every datagram the relay forwards: lost at 20% */
+        return;
+    }
+    s->carried++;
+    enqueue(lane_of(sp), s->now + LATENCY + rnd(s) % 6, false, sp->slot, len);
+}
+
+static int sim_signal(wzp_path *p, const uint8_t *json, size_t len) {
+    sim_path *sp = (sim_path *)p;
+    enqueue(lane_of(sp), sp->sim->now + LATENCY + 5, true, json, len); /* reliable, in order */
+    return WZP_OK;
+}
+
+static int sim_export(wzp_path *p, const char *label, uint8_t out[32]) {
+    sim_path *sp = (sim_path *)p;
+    crypto_generichash(out, 32, (const uint8_t *)label, strlen(label), sp->secret, 32);
+    return WZP_OK;
+}
+
+static uint32_t sim_rtt(const wzp_path *p) {
+    (void)p;
+    return 2 * LATENCY;
+}
+
+static void sim_close(wzp_path *p, const char *reason) {
+    (void)p;
+    fail_msg("a path was closed: %s", reason); /* nothing in this room is refused or idle */
+}
+
+static const wzp_path_ops sim_ops = {sim_slot, sim_commit, sim_signal, sim_export, sim_rtt,
+                                     sim_close};
+
+static void path_init(sim *s, sim_path *p, int member, bool relay_side, const uint8_t *secret) {
+    memset(p, 0, sizeof(*p));
+    p->base.ops = &sim_ops;
+    p->base.kind = WZP_PATH_TEST;
+    p->base.state = WZP_PATH_UP;
+    p->base.mtu = WZP_PATH_MAX_DATAGRAM;
+    p->sim = s;
+    p->member = member;
+    p->relay_side = relay_side;
+    memcpy(p->secret, secret, 32);
+    wzp_addr_copy(&p->base.remote, (const struct sockaddr *)&s->addr[member]);
+}
+
+/* Deliver what is due on every lane. */
+static void deliver(sim *s) {
+    for (int i = 0; i < N; i++) {
+        lane *up = &s->to_relay[i], *down = &s->to_member[i];
+        while (up->n > 0 && up->q[up->head].at <= s->now) {
+            item *it = &up->q[up->head];
+            up->head = (up->head + 1) % QUEUE;
+            up->n--;
+            if (it->signal) {
+                wzp_signal *m = NULL;
+                assert_int_equal(wzp_signal_decode(it->data, it->len, &m), 0);
+                wzp_relay_core_on_signal(s->core, s->m[i], m, s->now);
+                wzp_signal_free(m);
+            } else {
+                assert_true(wzp_relay_core_on_datagram(s->core, it->data, it->len,
+                                                       (const struct sockaddr *)&s->addr[i],
+                                                       s->now));
+            }
+        }
+        while (down->n > 0 && down->q[down->head].at <= s->now) {
+            item *it = &down->q[down->head];
+            down->head = (down->head + 1) % QUEUE;
+            down->n--;
+            if (it->signal) {
+                wzp_call_session_on_signal(s->s[i], 0, it->data, it->len, s->now);
+            } else {
+                wzp_call_session_on_datagram(s->s[i], 0, it->data, it->len, s->now);
+            }
+        }
+    }
+}
+
+/* Every 20 ms: each member's tone frames as they come due, its timers, 20 ms of what it hears. */
+static void media_tick(sim *s) {
+    for (int i = 0; i < N; i++) {
+        size_t fs = wzp_call_session_frame_samples(s->s[i]);
+        uint64_t due = s->now * 48;
+        int16_t pcm[WZP_MAX_FRAME_SAMPLES];
+        while (fs > 0 && s->sent_samples[i] < due) {
+            tone(pcm, fs, k_hz[i], TONE_AMP, s->sent_samples[i]);
+            assert_int_equal(wzp_call_session_push(s->s[i], pcm, fs, s->sent_samples[i] / 48), 0);
+            s->sent_samples[i] += fs;
+        }
+        wzp_call_session_tick(s->s[i], s->now);
+        if (s->nrec[i] + WZP_SESSION_FRAME <= SAMPLES) {
+            wzp_call_session_pull(s->s[i], s->rec[i] + s->nrec[i]);
+            s->nrec[i] += WZP_SESSION_FRAME;
+        }
+    }
+}
+
+static void start(sim *s, uint64_t seed) {
+    static wzp_random_deterministic det;
+    wzp_random_deterministic_init(&det, seed);
+    wzp_random_source src = wzp_random_deterministic_source(&det);
+    wzp_random_set(&src);
+    s->rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    wzp_relay_core_config cc = {.rooms = {16, 8, 15000}, .trunking = true};
+    assert_int_equal(wzp_relay_core_new(&cc, &s->core), 0);
+    char sni[WZP_ROOM_SNI_TEXT];
+    wzp_room_sni("sim", 3, sni);
+    for (int i = 0; i < N; i++) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&s->addr[i];
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)(1000 + i));
+        a->sin_addr.s_addr = htonl(0x0A000001u + (uint32_t)i);
+        uint8_t secret[32];
+        wzp_random_buf(secret, sizeof(secret));
+        path_init(s, &s->up[i], i, false, secret);
+        path_init(s, &s->down[i], i, true, secret);
+        s->to_relay[i].q = test_malloc(QUEUE * sizeof(item));
+        s->to_member[i].q = test_malloc(QUEUE * sizeof(item));
+        s->rec[i] = test_calloc(SAMPLES, sizeof(int16_t));
+        assert_int_equal(wzp_identity_generate(&s->id[i]), 0);
+        wzp_call_session_config sc = wzp_call_session_default_config(&s->id[i]);
+        sc.media.vad = sc.media.denoise = false; /* a tone is not noise */
+        sc.rekey_frames = REKEY_AT;
+        unsigned pid = 0;
+        assert_int_equal(wzp_call_session_new(&sc, &s->s[i]), 0);
+        assert_int_equal(wzp_call_session_add_path(s->s[i], &s->up[i].base, &pid), 0);
+        assert_int_equal(pid, 0);
+        assert_int_equal(wzp_relay_core_connect(s->core, sni, &s->down[i].base, 0, &s->m[i]), 0);
+    }
+}
+
+static void stop(sim *s) {
+    for (int i = 0; i < N; i++) {
+        wzp_relay_core_disconnect(s->core, s->m[i], "done", s->now);
+        wzp_call_session_free(s->s[i]);
+        test_free(s->to_relay[i].q);
+        test_free(s->to_member[i].q);
+        test_free(s->rec[i]);
+        wzp_identity_wipe(&s->id[i]);
+    }
+    wzp_relay_core_free(s->core);
+    wzp_random_set(NULL);
+}
+
+/* The call, in 1 ms steps: the members come in 100 ms apart. */
+static void run(sim *s, uint64_t seed) {
+    memset(s, 0, sizeof(*s));
+    start(s, seed);
+    for (s->now = 0; s->now < SECONDS * 1000; s->now++) {
+        for (int i = 0; i < N; i++) {
+            if (s->now == (uint64_t)i * 100) {
+                wzp_call_session_path_up(s->s[i], 0, s->now); /* its handshake is done */
+            }
+        }
+        deliver(s);
+        if (s->now >= wzp_relay_core_next_tick(s->core)) {
+            wzp_relay_core_tick(s->core, s->now);
+        }
+        if (s->now % 20 == 0) {
+            media_tick(s);
+        }
+    }
+}
+
+/* dBFS of the `hz` component over `x` (a sine of amplitude A reads 20 log10(A)). */
+static double tone_dbfs(const int16_t *x, size_t n, double hz) {
+    return 10.0 * log10(4.0 * goertzel(x, n, hz) / (32768.0 * 32768.0) + 1e-30);
+}
+
+static void test_three_members_hear_each_other_through_20pct_loss(void **state) {
+    (void)state;
+    static sim s;
+    run(&s, 42);
+    print_message("simulated network: %llu datagrams carried, %llu lost by the relay's links\n",
+                  (unsigned long long)s.carried, (unsigned long long)s.lost);
+    for (int i = 0; i < N; i++) {
+        wzp_peer_view v[N];
+        size_t np = wzp_call_session_peers(s.s[i], v, N);
+        wzp_session_stats st = wzp_call_session_stats(s.s[i]);
+        assert_int_equal(np, N - 1); /* it has both others' sender keys */
+        /* the last 4 s: the room settled, the quality loop has chosen its tier */
+        const int16_t *tail = s.rec[i] + SAMPLES - 4 * 48000;
+        for (int j = 0; j < N; j++) {
+            double db = tone_dbfs(tail, 4 * 48000, k_hz[j]);
+            double hz = j == i ? 0 : peak_frequency(tail, 4 * 48000, k_hz[j] - 5, k_hz[j] + 5);
+            print_message("member %d hears %.0f Hz at %.1f dBFS (peak %.2f Hz)\n", i, k_hz[j], db,
+                          hz);
+            if (j == i) {
+                assert_true(db < -50.0); /* its own voice never comes back */
+            } else {
+                assert_true(fabs(hz - k_hz[j]) < 1.0);
+                assert_true(db > -14.5 && db < -8.5); /* sent at -10.5 dBFS: within 4 dB */
+            }
+        }
+        uint64_t recovered = 0, concealed = 0, played = 0;
+        for (size_t k = 0; k < np; k++) {
+            recovered += v[k].stats.frames_recovered;
+            concealed += v[k].stats.frames_concealed;
+            played += v[k].stats.frames_played;
+        }
+        print_message("member %d: tier %d, %llu frames played, %llu recovered by FEC, %llu "
+                      "concealed, %llu sender-key ratchets\n",
+                      i, wzp_call_session_tier(s.s[i]), (unsigned long long)played,
+                      (unsigned long long)recovered, (unsigned long long)concealed,
+                      (unsigned long long)st.rekeys);
+        assert_true(recovered > 50);           /* the loss was there, and FEC repaired it */
+        assert_true(concealed * 20 < played);  /* under 5% invented */
+        assert_true(st.rekeys >= 2);           /* keys moved on; everyone followed */
+    }
+    stop(&s);
+}
+
+static void test_room_is_deterministic_from_its_seed(void **state) {
+    (void)state;
+    static sim a, b;
+    run(&a, 7);
+    run(&b, 7);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(a.nrec[i], b.nrec[i]);
+        assert_memory_equal(a.rec[i], b.rec[i], a.nrec[i] * sizeof(int16_t));
+    }
+    assert_int_equal(a.lost, b.lost);
+    stop(&b);
+    run(&b, 8); /* another seed: another loss pattern, other keys, other bytes */
+    assert_true(a.lost != b.lost || memcmp(a.rec[0], b.rec[0], a.nrec[0] * sizeof(int16_t)) != 0);
+    stop(&a);
+    stop(&b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_members_hear_each_other_through_20pct_loss),
+        cmocka_unit_test(test_room_is_deterministic_from_its_seed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
