@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     static uint8_t out[2048 + WZP_HOP_OVERHEAD];
     wzp_hop_tx tx;
-    wzp_hop_tx_init(&tx, 0x1234567, key);
-    wzp_hop_rx_init(&rx, 0x1234567, key);
+    wzp_hop_tx_init(&tx, 0x05234567, key);
+    wzp_hop_rx_init(&rx, 0x05234567, key);
     size_t n = 0;
     if (wzp_hop_seal(&tx, data, size, out, sizeof(out), &n) != 0 ||
         wzp_hop_open(&rx, out, n, &p, &plen) != 0 || plen != size ||

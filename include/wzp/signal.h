@@ -317,9 +317,6 @@ WZP_MUST_CHECK int wzp_signal_decode(const uint8_t *buf, size_t len, wzp_signal 
  * WZP_ERR_TOO_LARGE. */
 WZP_MUST_CHECK int wzp_frame_encode(const uint8_t *body, size_t body_len, uint8_t *buf, size_t cap,
                                     size_t *written);
-/* Encode a message directly as one frame (prefix + JSON). */
-WZP_MUST_CHECK int wzp_signal_frame_encode(const wzp_signal *msg, uint8_t *buf, size_t cap,
-                                           size_t *written);
 /* Find one complete frame at the start of `(buf, len)`: `*body` points into `buf`, `*consumed`
  * is prefix + body. Errors: WZP_ERR_NEED_MORE (incomplete: nothing consumed), WZP_ERR_EMPTY
  * (length 0), WZP_ERR_TOO_LARGE (length above WZP_SIGNAL_MAX_JSON: the stream must be closed). */

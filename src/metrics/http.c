@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "wzp/metrics.h"
-#include "wzp/quic.h"
 #include "wzp/alloc.h"
 #include "wzp/addr.h"
 

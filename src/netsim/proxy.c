@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
-#include "wzp/netsim.h"
-#include "wzp/quic.h"
-#include "wzp/alloc.h"
 #include "wzp/addr.h"
+#include "wzp/alloc.h"
+#include "wzp/netsim.h"
 
 #define MAX_CLIENTS 64
 #define POOL        4096

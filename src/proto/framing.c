@@ -25,21 +25,6 @@ int wzp_frame_encode(const uint8_t *body, size_t body_len, uint8_t *buf, size_t 
     return WZP_OK;
 }
 
-int wzp_signal_frame_encode(const wzp_signal *msg, uint8_t *buf, size_t cap, size_t *written) {
-    if (cap < WZP_SIGNAL_FRAME_PREFIX) {
-        return WZP_ERR_BUFFER_TOO_SMALL;
-    }
-    size_t n = 0;
-    int rc =
-        wzp_signal_encode(msg, buf + WZP_SIGNAL_FRAME_PREFIX, cap - WZP_SIGNAL_FRAME_PREFIX, &n);
-    if (rc != WZP_OK) {
-        return rc;
-    }
-    wzp__put_u32be(buf, (uint32_t)n);
-    *written = WZP_SIGNAL_FRAME_PREFIX + n;
-    return WZP_OK;
-}
-
 static int check_length(uint32_t body_len) {
     if (body_len == 0) {
         return WZP_ERR_EMPTY;

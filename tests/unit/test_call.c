@@ -302,12 +302,143 @@ static void test_vad_and_comfort_noise_save_bandwidth_on_speech(void **state) {
     free(s.pcm);
 }
 
+/* One second of a tone through the GOOD tier's encoder: its datagrams. */
+static size_t encode_second(const uint8_t key[32], wzp_datagram *dg, size_t cap) {
+    wzp_call_config cfg = cfg_for(WZP_TIER_GOOD, false, 1);
+    wzp_call_encoder *enc = NULL;
+    assert_int_equal(wzp_call_encoder_new(&cfg, key, 0, &enc), 0);
+    int16_t pcm[WZP_MAX_FRAME_SAMPLES];
+    size_t total = 0;
+    for (size_t at = 0; at < 48000; at += 960) {
+        size_t n = 0;
+        tone(pcm, 960, 440.0, 0.3, at);
+        assert_int_equal(wzp_call_encoder_push(enc, pcm, 960, at / 48, dg + total, cap - total, &n),
+                         0);
+        total += n;
+    }
+    wzp_call_encoder_free(enc);
+    return total;
+}
+
+static wzp_call_decoder_stats decode_second(const uint8_t key[32], const wzp_datagram *dg,
+                                            size_t n) {
+    wzp_call_config cfg = cfg_for(WZP_TIER_GOOD, false, 1);
+    wzp_call_decoder *dec = NULL;
+    assert_int_equal(wzp_call_decoder_new(&cfg, &dec), 0);
+    wzp_call_decoder_add_key(dec, key, 0, 0);
+    int16_t pcm[WZP_MAX_FRAME_SAMPLES];
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(wzp_call_decoder_receive(dec, dg[i].data, dg[i].len, i * 20), 0);
+    }
+    for (int f = 0; f < 60; f++) {
+        size_t got = 0;
+        wzp_jb_kind kind;
+        assert_int_equal(wzp_call_decoder_pull(dec, pcm, &got, &kind), 0);
+    }
+    wzp_call_decoder_stats st = wzp_call_decoder_get_stats(dec);
+    wzp_call_decoder_free(dec);
+    return st;
+}
+
+/* Our quality reports travel as signals (QualityUpdate); a SPEC sender may still append the
+ * in-band trailer (Q bit): the decoder skips its 4 bytes and plays the same frames. */
+static void test_decoder_skips_a_spec_quality_trailer(void **state) {
+    (void)state;
+    static wzp_datagram dg[256], with_q[256];
+    uint8_t key[32] = {9};
+    size_t n = encode_second(key, dg, 256);
+    wzp_compact_rx rx;
+    wzp_compact_tx tx;
+    wzp_compact_rx_init(&rx);
+    wzp_compact_tx_init(&tx);
+    for (size_t i = 0; i < n; i++) {
+        wzp_media_header h;
+        size_t hl = 0, ol = 0;
+        assert_int_equal(wzp_compact_rx_decode(&rx, dg[i].data, dg[i].len, i, &h, &hl), 0);
+        assert_false(h.has_quality_report); /* ours never set it */
+        h.has_quality_report = true;
+        wzp_compact_tx_force_full(&tx);
+        assert_int_equal(wzp_compact_tx_encode(&tx, &h, i, with_q[i].data, WZP_DATAGRAM_MAX, &ol,
+                                               NULL),
+                         0);
+        memcpy(with_q[i].data + ol, dg[i].data + hl, dg[i].len - hl);
+        memset(with_q[i].data + ol + dg[i].len - hl, 0x55, WZP_QUALITY_REPORT_SIZE);
+        with_q[i].len = ol + dg[i].len - hl + WZP_QUALITY_REPORT_SIZE;
+    }
+    wzp_call_decoder_stats plain = decode_second(key, dg, n), q = decode_second(key, with_q, n);
+    print_message("%zu datagrams: %llu frames played plain, %llu with trailers\n", n,
+                  (unsigned long long)plain.frames_played, (unsigned long long)q.frames_played);
+    assert_true(plain.frames_played >= 45);
+    assert_int_equal(q.frames_played, plain.frames_played);
+    assert_int_equal(q.bad_datagrams + q.auth_failures, 0);
+}
+
+/* A sender ratchets its key (key id 0 -> 1) mid-stream: a decoder holding only the first key asks
+ * its key source for the new id, gets it, and plays on; without a source those frames fail. */
+static uint8_t g_next_key[32];
+static bool supply_next(void *user, uint8_t key_id, uint64_t now_ms) {
+    wzp_call_decoder *dec = user;
+    if (key_id != 1) {
+        return false;
+    }
+    wzp_call_decoder_add_key(dec, g_next_key, 1, now_ms);
+    return true;
+}
+
+static void test_decoder_follows_a_key_change_through_its_key_source(void **state) {
+    (void)state;
+    uint8_t key0[32] = {1};
+    memset(g_next_key, 2, sizeof(g_next_key));
+    wzp_call_config cfg = cfg_for(WZP_TIER_GOOD, false, 1);
+    wzp_call_encoder *enc = NULL;
+    wzp_call_decoder *with = NULL, *without = NULL;
+    assert_int_equal(wzp_call_encoder_new(&cfg, key0, 0, &enc), 0);
+    assert_int_equal(wzp_call_decoder_new(&cfg, &with), 0);
+    assert_int_equal(wzp_call_decoder_new(&cfg, &without), 0);
+    wzp_call_decoder_add_key(with, key0, 0, 0);
+    wzp_call_decoder_add_key(without, key0, 0, 0);
+    wzp_call_decoder_on_unknown_key(with, supply_next, with);
+    static wzp_datagram dg[64];
+    int16_t pcm[WZP_MAX_FRAME_SAMPLES];
+    for (size_t f = 0; f < 100; f++) {
+        size_t n = 0, got = 0;
+        wzp_jb_kind kind;
+        if (f == 50) {
+            assert_int_equal(wzp_call_encoder_key_use(enc), 50);
+            wzp_call_encoder_set_key(enc, g_next_key, 1);
+        }
+        tone(pcm, 960, 440.0, 0.3, f * 960);
+        assert_int_equal(wzp_call_encoder_push(enc, pcm, 960, f * 20, dg, 64, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(wzp_call_decoder_receive(with, dg[i].data, dg[i].len, f * 20), 0);
+            assert_int_equal(wzp_call_decoder_receive(without, dg[i].data, dg[i].len, f * 20), 0);
+        }
+        assert_int_equal(wzp_call_decoder_pull(with, pcm, &got, &kind), 0);
+        assert_int_equal(wzp_call_decoder_pull(without, pcm, &got, &kind), 0);
+    }
+    wzp_call_decoder_stats a = wzp_call_decoder_get_stats(with);
+    wzp_call_decoder_stats b = wzp_call_decoder_get_stats(without);
+    print_message("after the key change: %llu frames opened with a key source, %llu without "
+                  "(%llu refused)\n",
+                  (unsigned long long)(a.frames_direct + a.frames_recovered),
+                  (unsigned long long)(b.frames_direct + b.frames_recovered),
+                  (unsigned long long)b.auth_failures);
+    assert_int_equal(a.auth_failures, 0);
+    assert_int_equal(a.frames_direct, 100);
+    assert_true(b.auth_failures >= 50);
+    wzp_call_encoder_free(enc);
+    wzp_call_decoder_free(with);
+    wzp_call_decoder_free(without);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_call_carries_the_tone),
         cmocka_unit_test(test_losses_per_tier),
         cmocka_unit_test(test_tier_switch_every_2s_leaves_no_gap),
         cmocka_unit_test(test_vad_and_comfort_noise_save_bandwidth_on_speech),
+        cmocka_unit_test(test_decoder_skips_a_spec_quality_trailer),
+        cmocka_unit_test(test_decoder_follows_a_key_change_through_its_key_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
