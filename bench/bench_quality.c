@@ -88,8 +88,7 @@ static int simulate(int tier, const wzp_netsim_params *net, unsigned seconds, ui
                 pcm[i] = (int16_t)lrint(
                     9830.0 * sin(2 * M_PI * 440.0 * (double)(sent_samples + i) / 48000.0));
             }
-            rc = wzp_call_encoder_push(enc, pcm, fs, sent_samples / 48, dg, WZP_CALL_MAX_OUT,
-                                       &n);
+            rc = wzp_call_encoder_push(enc, pcm, fs, sent_samples / 48, dg, WZP_CALL_MAX_OUT, &n);
             sent_samples += fs;
             for (size_t i = 0; rc == WZP_OK && i < n; i++) {
                 double out[2];

@@ -205,9 +205,9 @@ static int client_start(bclient *cl) {
     char room[32], sni[WZP_ROOM_SNI_TEXT];
     snprintf(room, sizeof(room), "bench-%u", cl->room);
     wzp_room_sni(room, strlen(room), sni);
-    wzp_quic_config qc = {.bind = "127.0.0.1:0",
-                          .cb = {cl, rc_on_established, rc_on_signal, rc_on_closed,
-                                 rc_on_datagram}};
+    wzp_quic_config qc = {
+        .bind = "127.0.0.1:0",
+        .cb = {cl, rc_on_established, rc_on_signal, rc_on_closed, rc_on_datagram}};
     wzp_quic_conn *conn = NULL;
     unsigned id = 0;
     int rc = wzp_identity_generate(&cl->id);

@@ -39,8 +39,8 @@ static void fp_close(wzp_path *p, const char *reason) {
     (void)reason;
     ((fuzz_path *)p)->closed++;
 }
-static const wzp_path_ops fuzz_path_ops = {fp_slot, fp_commit, fp_signal, fp_export, fp_rtt,
-                                           fp_close};
+static const wzp_path_ops fuzz_path_ops = {fp_slot,   fp_commit, fp_signal,
+                                           fp_export, fp_rtt,    fp_close};
 
 static void fuzz_path_init(fuzz_path *p, int port) {
     memset(p, 0, sizeof(*p));

@@ -45,8 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             wzp_relay_core_tick(c, now);
         } else {
             (void)wzp_relay_core_on_datagram(c, data, len,
-                                             (const struct sockaddr *)&paths[who].base.remote,
-                                             now);
+                                             (const struct sockaddr *)&paths[who].base.remote, now);
         }
         data += len;
         size -= len;

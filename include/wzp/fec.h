@@ -118,8 +118,8 @@ WZP_MUST_CHECK int wzp_fec_encoder_set_params(wzp_fec_encoder *enc, unsigned k, 
  * the block is full its repair packets follow. `out` needs room for 1 + WZP_FEC_MAX_BLOCK_REPAIR
  * packets. Errors: WZP_ERR_TOO_LARGE, WZP_ERR_EMPTY, WZP_ERR_BUFFER_TOO_SMALL. */
 WZP_MUST_CHECK int wzp_fec_encoder_add(wzp_fec_encoder *enc, const uint8_t *frame, size_t len,
-                                       uint8_t codec_id, uint32_t timestamp_ms,
-                                       wzp_fec_packet *out, size_t cap, size_t *n);
+                                       uint8_t codec_id, uint32_t timestamp_ms, wzp_fec_packet *out,
+                                       size_t cap, size_t *n);
 /* Close the current block early (e.g. before silence) and emit its repair packets. */
 WZP_MUST_CHECK int wzp_fec_encoder_flush(wzp_fec_encoder *enc, wzp_fec_packet *out, size_t cap,
                                          size_t *n);

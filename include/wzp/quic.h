@@ -150,9 +150,9 @@ void wzp_quic_send_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t l
                             const struct sockaddr *to);
 /* Queue one datagram without a copy: write at most WZP_QUIC_MAX_DATAGRAM bytes into the slot
  * returned (valid until the next call on any endpoint of this thread), then commit them (length
- * 0: nothing queued). While the endpoint is held -- during the handling of a receive batch, or between
- * wzp_quic_endpoint_hold and _release -- the queue waits and goes out with one sendmmsg at the
- * end (or when WZP_QUIC_SEND_BATCH are queued); otherwise it goes at once. Nothing waits beyond
+ * 0: nothing queued). While the endpoint is held -- during the handling of a receive batch, or
+ * between wzp_quic_endpoint_hold and _release -- the queue waits and goes out with one sendmmsg at
+ * the end (or when WZP_QUIC_SEND_BATCH are queued); otherwise it goes at once. Nothing waits beyond
  * the current loop turn, so no stale audio is queued. If the socket is full the rest of the
  * batch is dropped and counted. */
 uint8_t *wzp_quic_queue_slot(wzp_quic_endpoint *ep);

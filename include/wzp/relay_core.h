@@ -34,8 +34,8 @@ extern "C" {
 #define WZP_PROBE_SNI             "wzp-probe" /* a relay probing another: no room, echoed */
 #define WZP_RELAY_MAX_PROBE_PEERS 64          /* other relays probing us at once */
 #define WZP_RELAY_MAX_LINKS       16          /* forwarding relays whose clients come through us */
-#define WZP_RELAY_ANNOUNCE_MS     50 /* RoomUpdates coalesce: a burst of joins costs one */
-#define WZP_RELAY_PROBE_ECHOES_S  10 /* a prober sends 1/s: more is not probing */
+#define WZP_RELAY_ANNOUNCE_MS     50          /* RoomUpdates coalesce: a burst of joins costs one */
+#define WZP_RELAY_PROBE_ECHOES_S  10          /* a prober sends 1/s: more is not probing */
 
 typedef enum wzp_member_role {
     WZP_MEMBER_CLIENT, /* a member of a room */
@@ -68,7 +68,7 @@ typedef struct wzp_relay_core_config {
 typedef struct wzp_relay_core_stats {
     uint64_t media_in, media_out, media_refused, keepalives, expired;
     uint64_t media_bytes_in, media_bytes_out, joins, leaves;
-    uint64_t join_refused[4]; /* relay full, room full, bad signature, other */
+    uint64_t join_refused[4];                 /* relay full, room full, bad signature, other */
     uint64_t vouched_joins, vouch_mismatches; /* joins featherChat vouched for; for another id */
     uint64_t trunk_frames, trunk_entries, trunk_bytes_saved;
     uint64_t probe_echoes, probe_refused;
@@ -82,7 +82,8 @@ WZP_MUST_CHECK int wzp_relay_core_new(const wzp_relay_core_config *cfg, wzp_rela
 /* Every member leaves (no RoomUpdates are sent); their paths are not closed. */
 void wzp_relay_core_free(wzp_relay_core *c);
 
-/* ---- members ---------------------------------------------------------------------------------- */
+/* ---- members ----------------------------------------------------------------------------------
+ */
 /* A connection is up, asking for `sni`. Errors: WZP_ERR_FULL (too many probing relays or links:
  * close the connection), WZP_ERR_NOMEM. */
 WZP_MUST_CHECK int wzp_relay_core_connect(wzp_relay_core *c, const char *sni, wzp_path *path,
@@ -102,7 +103,8 @@ const char *wzp_member_room(const wzp_member *m);
 void *wzp_member_user(const wzp_member *m);
 void wzp_member_set_user(wzp_member *m, void *user);
 
-/* ---- input ------------------------------------------------------------------------------------ */
+/* ---- input ------------------------------------------------------------------------------------
+ */
 /* One signalling message from a member (decoded; the core may stamp it before routing it on). */
 void wzp_relay_core_on_signal(wzp_relay_core *c, wzp_member *m, wzp_signal *msg, uint64_t now_ms);
 /* One datagram that may be media (wzp/quic.h's demultiplexer, step 5). True when it names a
@@ -117,7 +119,8 @@ void wzp_relay_core_tick(wzp_relay_core *c, uint64_t now_ms);
 /* When wzp_relay_core_tick next has work (ms, on the same clock). */
 uint64_t wzp_relay_core_next_tick(const wzp_relay_core *c);
 
-/* ---- state ------------------------------------------------------------------------------------ */
+/* ---- state ------------------------------------------------------------------------------------
+ */
 const wzp_rooms *wzp_relay_core_rooms(const wzp_relay_core *c);
 wzp_relay_core_stats wzp_relay_core_get_stats(const wzp_relay_core *c);
 

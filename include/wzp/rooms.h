@@ -24,7 +24,7 @@ extern "C" {
 #define WZP_RELAY_MAX_SESSIONS_DEFAULT 100 /* SPEC §2 max_sessions */
 #define WZP_RELAY_MAX_PER_ROOM_DEFAULT 64
 #define WZP_RELAY_IDLE_MS_DEFAULT      15000 /* no media, keep-alive or signal: the member is gone */
-#define WZP_ROOMS_MAX_ROOMLESS         80 /* probing and forwarding relays' sessions, beside */
+#define WZP_ROOMS_MAX_ROOMLESS         80    /* probing and forwarding relays' sessions, beside */
 
 typedef struct wzp_relay_config {
     unsigned max_sessions; /* members of rooms */

@@ -64,8 +64,7 @@ typedef struct wzp_call_session_config {
 wzp_call_session_config wzp_call_session_default_config(const wzp_identity *id);
 
 /* Errors: WZP_ERR_INVALID_ARG (no identity, alias or token too long), WZP_ERR_NOMEM. */
-WZP_MUST_CHECK int wzp_call_session_new(const wzp_call_session_config *cfg,
-                                        wzp_call_session **out);
+WZP_MUST_CHECK int wzp_call_session_new(const wzp_call_session_config *cfg, wzp_call_session **out);
 void wzp_call_session_free(wzp_call_session *s);
 
 /* ---- paths ------------------------------------------------------------------------------------
@@ -77,18 +76,20 @@ void wzp_call_session_path_up(wzp_call_session *s, unsigned id, uint64_t now_ms)
 /* The path is gone: nothing more is sent through it. */
 void wzp_call_session_path_down(wzp_call_session *s, unsigned id);
 
-/* ---- input ------------------------------------------------------------------------------------ */
+/* ---- input ------------------------------------------------------------------------------------
+ */
 /* One signalling message from a path (JSON; anything malformed is dropped). */
 void wzp_call_session_on_signal(wzp_call_session *s, unsigned id, const uint8_t *json, size_t len,
                                 uint64_t now_ms);
 /* One datagram from a path (anything unauthentic is dropped and counted). */
-void wzp_call_session_on_datagram(wzp_call_session *s, unsigned id, const uint8_t *data,
-                                  size_t len, uint64_t now_ms);
+void wzp_call_session_on_datagram(wzp_call_session *s, unsigned id, const uint8_t *data, size_t len,
+                                  uint64_t now_ms);
 /* Timers: quality reports both ways, the keep-alive, the sender key's ratchet. Call at least every
  * 20 ms. */
 void wzp_call_session_tick(wzp_call_session *s, uint64_t now_ms);
 
-/* ---- media ------------------------------------------------------------------------------------ */
+/* ---- media ------------------------------------------------------------------------------------
+ */
 /* Samples the next push must carry (20 or 40 ms at 48 kHz); 0 before the session may send. */
 size_t wzp_call_session_frame_samples(const wzp_call_session *s);
 /* One frame of our audio, stamped `media_ms` on the sender's media clock. Errors:
@@ -98,8 +99,7 @@ WZP_MUST_CHECK int wzp_call_session_push(wzp_call_session *s, const int16_t *pcm
 /* 20 ms of the mix of everyone we hear (silence while nobody speaks). */
 void wzp_call_session_pull(wzp_call_session *s, int16_t out[WZP_SESSION_FRAME]);
 /* Raw mode: one packet to the room as it is. Errors: WZP_ERR_STATE, WZP_ERR_TOO_LARGE. */
-WZP_MUST_CHECK int wzp_call_session_send_media(wzp_call_session *s, const uint8_t *pkt,
-                                               size_t len);
+WZP_MUST_CHECK int wzp_call_session_send_media(wzp_call_session *s, const uint8_t *pkt, size_t len);
 
 /* ---- what the user hears about -------------------------------------------------------------- */
 typedef enum wzp_session_event_type {
@@ -126,7 +126,8 @@ typedef struct wzp_session_event {
 /* The oldest event not yet read; false when there is none. */
 bool wzp_call_session_next_event(wzp_call_session *s, wzp_session_event *ev);
 
-/* ---- state -------------------------------------------------------------------------------------- */
+/* ---- state --------------------------------------------------------------------------------------
+ */
 typedef struct wzp_peer_view {
     unsigned index; /* stable for the life of the peer (the frame observer's `peer`) */
     char fingerprint[WZP_FINGERPRINT_TEXT];

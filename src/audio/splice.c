@@ -76,7 +76,8 @@ static size_t pitch_period(const int16_t *x, size_t n) {
     return 0;
 }
 
-/* (See include/wzp/audio.h.) Stretch: `frame` samples' worth of whole periods repeating the last one played. */
+/* (See include/wzp/audio.h.) Stretch: `frame` samples' worth of whole periods repeating the last
+ * one played. */
 bool wzp_splicer_stretch(const wzp_splicer *d, size_t frame, int16_t *pcm, size_t *n) {
     size_t p = pitch_period(d->hist, d->hist_n);
     if (p == 0) {
@@ -113,7 +114,6 @@ bool wzp_splicer_shorten(const wzp_splicer *d, const int16_t *ab, size_t a, size
     *n = len;
     return true;
 }
-
 
 /* A switch between Opus and Codec2 (a tier change): the new decoder starts from nothing (Codec2's
  * resampler primes with silence, a stale Opus state misfires), a 10-20 ms hole. The first 20 ms

@@ -126,8 +126,8 @@ static void update_jitter(wzp_jb *jb, uint32_t ts, uint64_t arrival_ms, unsigned
     jb->has_transit = true;
 }
 
-int wzp_jb_insert(wzp_jb *jb, uint8_t codec_id, uint32_t timestamp_ms,
-                  const uint8_t *data, size_t len, uint64_t arrival_ms) {
+int wzp_jb_insert(wzp_jb *jb, uint8_t codec_id, uint32_t timestamp_ms, const uint8_t *data,
+                  size_t len, uint64_t arrival_ms) {
     const wzp_codec_info *ci = wzp_codec_info_get(codec_id);
     if (ci == NULL) {
         return WZP_ERR_UNKNOWN_CODEC;

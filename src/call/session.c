@@ -19,7 +19,8 @@
 #include "proto/bytes.h"
 #include "wzp/alloc.h"
 
-#define TRUNK_MARK 0x80 /* a forwarded payload that is a TrunkFrame (a sender id's top bit is 0) */
+#define TRUNK_MARK 0x80 /* a forwarded payload that is a TrunkFrame (a sender id's top bit is 0)   \
+                         */
 
 static const char *const tier_names[] = {"GOOD", "DEGRADED", "CATASTROPHIC"};
 
@@ -33,7 +34,8 @@ wzp_call_session_config wzp_call_session_default_config(const wzp_identity *id) 
     return c;
 }
 
-/* ---- events ----------------------------------------------------------------------------------- */
+/* ---- events -----------------------------------------------------------------------------------
+ */
 
 wzp_session_event *wzp__session_event(wzp_call_session *s, wzp_session_event_type type,
                                       uint64_t now_ms, const char *fp, const char *text) {
@@ -60,7 +62,8 @@ bool wzp_call_session_next_event(wzp_call_session *s, wzp_session_event *ev) {
     return true;
 }
 
-/* ---- life --------------------------------------------------------------------------------------- */
+/* ---- life ---------------------------------------------------------------------------------------
+ */
 
 int wzp_call_session_new(const wzp_call_session_config *cfg, wzp_call_session **out) {
     if (cfg->identity == NULL || (cfg->alias != NULL && strlen(cfg->alias) > WZP_ALIAS_MAX) ||
@@ -121,15 +124,16 @@ void wzp_call_session_free(wzp_call_session *s) {
     wzp_free(s);
 }
 
-/* ---- paths and signalling ---------------------------------------------------------------------- */
+/* ---- paths and signalling ----------------------------------------------------------------------
+ */
 
 wzp__spath *wzp__session_room(wzp_call_session *s) {
     return s->npaths > 0 && s->paths[0].up ? &s->paths[0] : NULL;
 }
 
 static void send_on(wzp_call_session *s, wzp__spath *sp, wzp_signal *m) {
-    if (sp == NULL || !sp->up || wzp_path_send_message(sp->p, m, s->json, WZP_SESSION_SIGNAL_MAX) !=
-                                     WZP_OK) {
+    if (sp == NULL || !sp->up ||
+        wzp_path_send_message(sp->p, m, s->json, WZP_SESSION_SIGNAL_MAX) != WZP_OK) {
         wzp__session_event(s, WZP_EV_SEND_FAILED, 0, NULL, wzp_signal_type_name(m->type));
     } else {
         s->st.signals_sent++;
@@ -254,7 +258,8 @@ void wzp_call_session_on_signal(wzp_call_session *s, unsigned id, const uint8_t 
     wzp_signal_free(m);
 }
 
-/* ---- media -------------------------------------------------------------------------------------- */
+/* ---- media --------------------------------------------------------------------------------------
+ */
 
 /* Hop-seal `pkt` straight into the path's next datagram. */
 static void send_datagram(wzp__spath *sp, const uint8_t *pkt, size_t len) {
@@ -272,8 +277,8 @@ static wzp__spath *media_path(wzp_call_session *s) {
     return room != NULL && room->media_id != 0 ? room : NULL;
 }
 
-void wzp_call_session_on_datagram(wzp_call_session *s, unsigned id, const uint8_t *data,
-                                  size_t len, uint64_t now_ms) {
+void wzp_call_session_on_datagram(wzp_call_session *s, unsigned id, const uint8_t *data, size_t len,
+                                  uint64_t now_ms) {
     wzp__spath *sp = path_of(s, id);
     const uint8_t *pkt;
     size_t plen = 0;
@@ -349,7 +354,8 @@ static void mix_peer(wzp__peer *p, int32_t *mix) {
                 break;
             }
         }
-        size_t k = WZP_SESSION_FRAME - have < p->pending_n ? WZP_SESSION_FRAME - have : p->pending_n;
+        size_t k =
+            WZP_SESSION_FRAME - have < p->pending_n ? WZP_SESSION_FRAME - have : p->pending_n;
         for (size_t j = 0; j < k; j++) {
             mix[have + j] += p->pending[j];
         }
@@ -371,7 +377,8 @@ void wzp_call_session_pull(wzp_call_session *s, int16_t out[WZP_SESSION_FRAME]) 
     }
 }
 
-/* ---- timers ------------------------------------------------------------------------------------- */
+/* ---- timers -------------------------------------------------------------------------------------
+ */
 
 /* Nothing sent for a while (listening only): an empty authenticated packet tells the relay we
  * are still here, so it can drop members that are not (docs/PROTOCOL.md §10). */
@@ -421,7 +428,8 @@ static void report_to(wzp_call_session *s, wzp__peer *p, uint32_t rtt, uint64_t 
 /* Both halves of the quality loop, with no per-packet acknowledgement: reports to every member we
  * hear; then, as a sender, follow the worst fresh report any member sent us (a room sends one
  * stream to everyone: the weakest listener sets it) through the controller's hysteresis, adding
- * our own RTT to the relay; its FEC ratio (with the boost after a loss spike) goes to the encoder. */
+ * our own RTT to the relay; its FEC ratio (with the boost after a loss spike) goes to the encoder.
+ */
 static void quality_feedback(wzp_call_session *s, uint64_t now_ms) {
     wzp__spath *room = wzp__session_room(s);
     uint32_t rtt = room != NULL ? room->p->ops->rtt_ms(room->p) : 0;
@@ -486,7 +494,8 @@ void wzp_call_session_tick(wzp_call_session *s, uint64_t now_ms) {
     }
 }
 
-/* ---- state -------------------------------------------------------------------------------------- */
+/* ---- state --------------------------------------------------------------------------------------
+ */
 
 size_t wzp_call_session_peers(const wzp_call_session *s, wzp_peer_view *out, size_t cap) {
     size_t n = 0;

@@ -20,10 +20,10 @@ typedef struct wzp__peer {
     bool has_binding;
     uint8_t binding[WZP_BINDING_SIZE];
     wzp_handshake *hs;
-    bool key_sent;       /* our sender key went to it (this epoch, this ratchet step or earlier) */
-    uint32_t media_id;   /* its media session on the relay, from its sender key */
-    bool has_key;        /* `key` is its sender key: `dec` exists */
-    wzp_sender_key key;  /* ratcheted forward as its key ids move on */
+    bool key_sent;      /* our sender key went to it (this epoch, this ratchet step or earlier) */
+    uint32_t media_id;  /* its media session on the relay, from its sender key */
+    bool has_key;       /* `key` is its sender key: `dec` exists */
+    wzp_sender_key key; /* ratcheted forward as its key ids move on */
     wzp_call_decoder *dec;
     /* the quality loop (docs/PROTOCOL.md §10): what we hear of it, what it hears of us */
     wzp_quality_report heard, about_me;
@@ -39,8 +39,8 @@ typedef struct wzp__spath {
     wzp_path *p;
     uint32_t media_id; /* our media session on it (0: none yet) */
     bool up, joined, refused;
-    wzp_hop_session hop;         /* valid once media_id != 0; its tx counter counts what we sent */
-    uint64_t sent_at_tick;       /* the tx counter at the last tick */
+    wzp_hop_session hop;   /* valid once media_id != 0; its tx counter counts what we sent */
+    uint64_t sent_at_tick; /* the tx counter at the last tick */
     uint64_t last_sent_ms;
     uint8_t binding[32]; /* our end of the pair binding (its call-binding exporter) */
 } wzp__spath;
@@ -62,8 +62,8 @@ struct wzp_call_session {
     wzp_session_event events[WZP_SESSION_EVENTS];
     size_t ev_head, ev_count;
     wzp_session_stats st;
-    uint8_t *json;     /* WZP_SESSION_SIGNAL_MAX: outgoing messages are encoded here */
-    wzp_datagram *dg;  /* the encoder's output, WZP__SESSION_OUT of them (call mode) */
+    uint8_t *json;    /* WZP_SESSION_SIGNAL_MAX: outgoing messages are encoded here */
+    wzp_datagram *dg; /* the encoder's output, WZP__SESSION_OUT of them (call mode) */
 };
 
 #define WZP__SESSION_OUT 64 /* datagrams one push may produce per interleaving depth */
@@ -79,8 +79,7 @@ void wzp__session_send(wzp_call_session *s, wzp_signal *m);
 wzp__spath *wzp__session_room(wzp_call_session *s);
 
 /* peers.c */
-wzp__peer *wzp__peer_find(wzp_call_session *s, const uint8_t fp[WZP_FINGERPRINT_SIZE],
-                          bool create);
+wzp__peer *wzp__peer_find(wzp_call_session *s, const uint8_t fp[WZP_FINGERPRINT_SIZE], bool create);
 void wzp__peers_on_room_update(wzp_call_session *s, const wzp_signal *m, uint64_t now_ms);
 void wzp__peers_on_peer_signal(wzp_call_session *s, const wzp_signal *m, uint64_t now_ms);
 /* Our sender key (new or ratcheted) to every peer whose handshake is done. */

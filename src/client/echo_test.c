@@ -141,8 +141,8 @@ static void take_snapshot(echo *e, uint64_t now) {
             s->playout_ts = v.stats.playout_ts_ms;
         }
     }
-    wzp_call_session *ts = e->talk_started && !e->talk_done ? wzp_client_call_session(e->talk)
-                                                            : NULL;
+    wzp_call_session *ts =
+        e->talk_started && !e->talk_done ? wzp_client_call_session(e->talk) : NULL;
     if (ts != NULL && e->nmark < MAX_SECONDS && wzp_call_session_media_ts(ts) > 0) {
         e->mark[e->nmark++] = (talk_mark){(double)now, wzp_call_session_media_ts(ts)};
     }
@@ -376,8 +376,9 @@ done:
 static int leg_config(const wzp_client_options *o, const char *room, const wzp_identity *id,
                       FILE *err, wzp_client_call_config *cc) {
     memset(cc, 0, sizeof(*cc));
-    cc->leg = (wzp_leg_config){o->relay, room, o->relay_fp, o->known_relays,
-                               wzp_call_session_default_config(id), NULL, err};
+    cc->leg = (wzp_leg_config){
+        o->relay, room, o->relay_fp, o->known_relays, wzp_call_session_default_config(id),
+        NULL,     err};
     cc->leg.session.token = o->token;
     cc->leg.session.pin_tier = o->tier;
     cc->leg.session.media.vad = cc->leg.session.media.denoise = false; /* a test signal */

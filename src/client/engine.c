@@ -328,8 +328,8 @@ static double duration_of(const wzp_client_options *o, const wzp_client_call_con
 static int configure(const wzp_client_options *o, wzp_client_call_config *cc, FILE *out,
                      FILE *err) {
     char why[256] = "";
-    if (o->send_file != NULL && wzp_source_file(o->send_file, &cc->source, why, sizeof(why)) !=
-                                    WZP_OK) {
+    if (o->send_file != NULL &&
+        wzp_source_file(o->send_file, &cc->source, why, sizeof(why)) != WZP_OK) {
         fprintf(err, "wzp-client: cannot read %s: %s\n", o->send_file, why);
         return WZP_ERR_IO;
     }
@@ -355,8 +355,13 @@ static int configure(const wzp_client_options *o, wzp_client_call_config *cc, FI
     cc->clock_skew_ppm = o->clock_skew_ppm;
     cc->drift_test = o->drift_test;
     cc->sweep = o->sweep;
-    cc->leg = (wzp_leg_config){o->relay, o->room, o->relay_fp, o->known_relays,
-                               wzp_call_session_default_config(o->identity), out, err};
+    cc->leg = (wzp_leg_config){o->relay,
+                               o->room,
+                               o->relay_fp,
+                               o->known_relays,
+                               wzp_call_session_default_config(o->identity),
+                               out,
+                               err};
     wzp_call_session_config *sc = &cc->leg.session;
     sc->alias = o->alias;
     sc->token = o->token;

@@ -71,8 +71,8 @@ struct wzp_fec_encoder {
     float ratio, next_ratio;
     uint8_t block_id;
     unsigned count;
-    uint8_t block_codec;   /* of the open block's frames */
-    uint32_t block_ts;     /* the open block's first frame */
+    uint8_t block_codec; /* of the open block's frames */
+    uint32_t block_ts;   /* the open block's first frame */
     size_t lens[WZP_FEC_MAX_BLOCK_K];
     uint8_t *frames;  /* max_k x max_frame */
     uint8_t *syms;    /* max_k x max_t */
@@ -158,9 +158,8 @@ static int finish_block(wzp_fec_encoder *e, wzp_fec_packet *out, size_t cap, siz
         uint8_t *p = e->repairs + (size_t)i * (1 + t);
         p[0] = (uint8_t)k;
         rc = wzp_rq_encode(code, k, e->syms, t, k + i, p + 1);
-        out[(*n)++] = (wzp_fec_packet){e->block_id, (uint8_t)(k + i), true,
-                                       p,           1 + t,            e->block_codec,
-                                       e->block_ts};
+        out[(*n)++] = (wzp_fec_packet){e->block_id, (uint8_t)(k + i), true,       p,
+                                       1 + t,       e->block_codec,   e->block_ts};
     }
     e->block_id++;
     e->count = 0;
@@ -188,8 +187,8 @@ int wzp_fec_encoder_add(wzp_fec_encoder *enc, const uint8_t *frame, size_t len, 
     uint8_t *slot = enc->frames + (size_t)enc->count * enc->cfg.max_frame;
     memcpy(slot, frame, len);
     enc->lens[enc->count] = len;
-    out[(*n)++] = (wzp_fec_packet){enc->block_id, (uint8_t)enc->count, false, slot, len, codec_id,
-                                   timestamp_ms};
+    out[(*n)++] = (wzp_fec_packet){enc->block_id, (uint8_t)enc->count, false, slot, len,
+                                   codec_id,      timestamp_ms};
     enc->count++;
     if (enc->count < enc->k) {
         return WZP_OK;
@@ -412,8 +411,8 @@ static unsigned frame_ms(uint8_t codec) {
  * first frame's timestamp, a source packet its own (its position back from there). */
 static void learn_block(fec_slot *s, const wzp_fec_packet *p) {
     s->codec = p->codec_id;
-    s->first_ts = p->is_repair ? p->timestamp_ms
-                               : p->timestamp_ms - (uint32_t)p->esi * frame_ms(p->codec_id);
+    s->first_ts =
+        p->is_repair ? p->timestamp_ms : p->timestamp_ms - (uint32_t)p->esi * frame_ms(p->codec_id);
 }
 
 static uint32_t frame_ts(const fec_slot *s, unsigned index) {
@@ -459,8 +458,8 @@ static void try_recover(wzp_fec_decoder *d, fec_slot *s, wzp_fec_frame *out, siz
             len == 0) {
             continue;
         }
-        out[(*n)++] = (wzp_fec_frame){s->block_id, (uint8_t)i, true, frame, len, s->codec,
-                                      frame_ts(s, i), s->k};
+        out[(*n)++] = (wzp_fec_frame){s->block_id, (uint8_t)i, true,           frame,
+                                      len,         s->codec,   frame_ts(s, i), s->k};
         d->stats.frames_recovered++;
     }
     s->complete = true;

@@ -200,7 +200,7 @@ static void on_listen(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const str
         struct sockaddr_storage any;
         socklen_t sl;
         if (wzp_addr_parse(px->upstream.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0", &any,
-                               &sl) != WZP_OK ||
+                           &sl) != WZP_OK ||
             uv_udp_init(px->loop, &c->up) != 0) {
             return;
         }

@@ -251,7 +251,8 @@ int wzp_auth_new(uv_loop_t *loop, const char *url, unsigned timeout_ms, wzp_auth
         return WZP_ERR_IO;
     }
     wzp_auth *a = wzp_calloc(1, sizeof(*a));
-    if (a == NULL || (a->url = wzp_strndup(url, strlen(url))) == NULL || (a->multi = curl_multi_init()) == NULL) {
+    if (a == NULL || (a->url = wzp_strndup(url, strlen(url))) == NULL ||
+        (a->multi = curl_multi_init()) == NULL) {
         if (a != NULL) {
             wzp_free(a->url);
         }

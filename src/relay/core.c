@@ -34,8 +34,8 @@ int wzp_relay_core_new(const wzp_relay_core_config *cfg, wzp_relay_core **out) {
     c->trunk_cap = cfg->rooms.max_sessions;
     c->trunk_due = UINT64_MAX;
     int rc = wzp_rooms_new(&cfg->rooms, &c->rooms);
-    if (rc == WZP_OK && (c->trunk_pending = wzp_calloc(c->trunk_cap, sizeof(wzp__client *))) ==
-                            NULL) {
+    if (rc == WZP_OK &&
+        (c->trunk_pending = wzp_calloc(c->trunk_cap, sizeof(wzp__client *))) == NULL) {
         rc = WZP_ERR_NOMEM;
     }
     if (rc != WZP_OK) {
@@ -59,7 +59,8 @@ void wzp_relay_core_free(wzp_relay_core *c) {
     wzp_free(c);
 }
 
-/* ---- members ---------------------------------------------------------------------------------- */
+/* ---- members ----------------------------------------------------------------------------------
+ */
 
 static size_t role_size(wzp_member_role role) {
     return role == WZP_MEMBER_PROBE  ? sizeof(wzp__probe)
@@ -180,7 +181,8 @@ void wzp_member_set_user(wzp_member *m, void *user) {
     m->user = user;
 }
 
-/* ---- datagrams -------------------------------------------------------------------------------- */
+/* ---- datagrams --------------------------------------------------------------------------------
+ */
 
 /* An authentic datagram from a new address moves the member there (roaming). */
 static void follow(wzp_member *m, const struct sockaddr *from) {
@@ -355,7 +357,8 @@ void wzp_relay_core_link_send(wzp_relay_core *c, uint32_t link_id, uint32_t tunn
     }
 }
 
-/* ---- timers ----------------------------------------------------------------------------------- */
+/* ---- timers -----------------------------------------------------------------------------------
+ */
 
 static void flush_trunks(wzp_relay_core *c, uint64_t now_ms) {
     size_t keep = 0;
@@ -427,7 +430,8 @@ uint64_t wzp_relay_core_next_tick(const wzp_relay_core *c) {
     return t;
 }
 
-/* ---- state ------------------------------------------------------------------------------------ */
+/* ---- state ------------------------------------------------------------------------------------
+ */
 
 const wzp_rooms *wzp_relay_core_rooms(const wzp_relay_core *c) {
     return c->rooms;

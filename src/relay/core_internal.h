@@ -20,7 +20,7 @@
  * TrunkFrames, its path and its sending hop state. */
 struct wzp_member {
     wzp_member_role role;
-    bool trunk;          /* a client taking TrunkFrames (it said so, and the relay trunks) */
+    bool trunk; /* a client taking TrunkFrames (it said so, and the relay trunks) */
     wzp_path *path;
     wzp_hop_session hop; /* valid with `ses`: tx first */
     wzp_session *ses;    /* its entry in the session table (NULL: no media session yet) */

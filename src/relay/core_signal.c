@@ -19,7 +19,8 @@ void wzp__core_send(wzp_relay_core *c, wzp_member *to, const wzp_signal *m) {
     }
 }
 
-/* ---- RoomUpdates ------------------------------------------------------------------------------ */
+/* ---- RoomUpdates ------------------------------------------------------------------------------
+ */
 
 /* RoomUpdate to every member of `room`. */
 static void announce_room(wzp_relay_core *c, const char *room) {
@@ -67,7 +68,8 @@ void wzp__core_room_changed(wzp_relay_core *c, const char *room, uint64_t now_ms
     }
 }
 
-/* ---- joining ---------------------------------------------------------------------------------- */
+/* ---- joining ----------------------------------------------------------------------------------
+ */
 
 static void send_ack(wzp_relay_core *c, wzp_member *to, const char *error) {
     wzp_signal *m = wzp_signal_new(WZP_SIG_REGISTER_PRESENCE_ACK);
@@ -121,8 +123,8 @@ static const char *join_error(int rc) {
 
 /* The token featherChat vouched for must be this identity's: its fingerprint is checked against
  * the key that just signed this connection's join. */
-static bool vouch_matches(wzp_relay_core *c, wzp__client *cl, const uint8_t fp[WZP_FINGERPRINT_SIZE],
-                          const char *fptext) {
+static bool vouch_matches(wzp_relay_core *c, wzp__client *cl,
+                          const uint8_t fp[WZP_FINGERPRINT_SIZE], const char *fptext) {
     uint8_t vouched[WZP_FINGERPRINT_SIZE];
     if (!cl->vouched || cl->vouch_fp[0] == '\0') {
         return true;
@@ -189,7 +191,8 @@ static void join(wzp_relay_core *c, wzp__client *cl, const wzp_signal *m, uint64
     wzp__core_room_changed(c, mb->room, now_ms);
 }
 
-/* ---- routing ---------------------------------------------------------------------------------- */
+/* ---- routing ----------------------------------------------------------------------------------
+ */
 
 /* Deliver a PeerSignal to the named member of the sender's room, with the sender's fingerprint
  * and connection exporter stamped (the receiver builds the pair binding from it). */
@@ -203,8 +206,7 @@ static void route_peer(wzp_relay_core *c, wzp_member *from, wzp_signal *m) {
     }
     wzp_fingerprint_format(from->ses->fingerprint, fptext);
     if (wzp_signal_set_str(&m->u.peer_signal.from_fingerprint, fptext) != WZP_OK ||
-        from->path->ops->export_secret(from->path, WZP_CALL_BINDING_EXPORTER, b->data) !=
-            WZP_OK) {
+        from->path->ops->export_secret(from->path, WZP_CALL_BINDING_EXPORTER, b->data) != WZP_OK) {
         return;
     }
     b->present = true;
@@ -225,7 +227,8 @@ static void media_options(wzp_relay_core *c, wzp__client *cl, const wzp_signal *
     }
 }
 
-/* ---- other relays ----------------------------------------------------------------------------- */
+/* ---- other relays -----------------------------------------------------------------------------
+ */
 
 static void link_out(void *user, const uint8_t *dgram, size_t len) {
     wzp_member *m = user;

@@ -28,7 +28,8 @@ static void log_line(void *user, const char *line) {
     fprintf(stderr, "%s\n", line);
 }
 
-/* ---- the core's timer ------------------------------------------------------------------------- */
+/* ---- the core's timer -------------------------------------------------------------------------
+ */
 
 static void arm(wzp_relay_server *s);
 
@@ -50,7 +51,8 @@ static void arm(wzp_relay_server *s) {
     }
 }
 
-/* ---- featherChat ------------------------------------------------------------------------------ */
+/* ---- featherChat ------------------------------------------------------------------------------
+ */
 
 static void auth_refuse(wzp_relay_server *s, conn_rec *r, unsigned result, const char *detail) {
     char why[200];
@@ -109,7 +111,8 @@ static bool auth_gate(wzp_relay_server *s, conn_rec *r, wzp_signal **m) {
     return true; /* anything else before the answer is dropped */
 }
 
-/* ---- connections ------------------------------------------------------------------------------ */
+/* ---- connections ------------------------------------------------------------------------------
+ */
 
 static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     wzp_relay_server *s = user;
@@ -176,7 +179,8 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     return mine;
 }
 
-/* ---- forward mode's links --------------------------------------------------------------------- */
+/* ---- forward mode's links ---------------------------------------------------------------------
+ */
 
 /* A client datagram that came through a link: the endpoint takes it as from the tunnel's virtual
  * address, so QUIC, joins and media work as for any client. */
@@ -196,7 +200,8 @@ static void virtual_send(const struct sockaddr *to, const uint8_t *data, size_t 
     wzp_relay_core_link_send(s->core, link_id, tunnel, data, len, uv_now(s->loop));
 }
 
-/* ---- the server ------------------------------------------------------------------------------- */
+/* ---- the server -------------------------------------------------------------------------------
+ */
 
 static void timer_closed(uv_handle_t *h) {
     wzp_free(h);
@@ -213,8 +218,8 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
     s->timer_at = UINT64_MAX;
     static const double hs_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     wzp_histogram_init(&s->handshake, hs_bounds, sizeof(hs_bounds) / sizeof(hs_bounds[0]));
-    wzp_relay_core_config cc = {cfg->rooms, cfg->trunking, cfg->tap,    cfg->tap_user,
-                                link_deliver, log_line,    s};
+    wzp_relay_core_config cc = {cfg->rooms,   cfg->trunking, cfg->tap, cfg->tap_user,
+                                link_deliver, log_line,      s};
     int rc = wzp_tls_identity_from_seed(cfg->seed, &s->tls);
     if (rc == WZP_OK) {
         rc = wzp_relay_core_new(&cc, &s->core);

@@ -16,7 +16,7 @@ struct wzp_relay_server {
     wzp_quic_endpoint *ep;
     wzp_tls_identity *tls;
     wzp_relay_core *core;
-    wzp_auth *auth;                          /* NULL: no token needed */
+    wzp_auth *auth;                           /* NULL: no token needed */
     uint64_t auth_attempts[WZP__AUTH_COUNTS]; /* by result (ok and mismatch: the core counts) */
     wzp_histogram handshake;
     uv_timer_t *timer; /* the core's; its own allocation (libuv closes it later) */

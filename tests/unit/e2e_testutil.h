@@ -32,9 +32,8 @@ static inline wzp_call_decoder_stats decode_all(const capture *cap, const uint8_
     *got = 0;
     for (size_t f = 0; f < 70 && *got + WZP_MAX_FRAME_SAMPLES <= cap_samples; f++) {
         for (; next < cap->n && next * 50 < (f + 1) * cap->n; next++) {
-            assert_int_equal(
-                wzp_call_decoder_receive(dec, cap->data[next], cap->len[next], f * 20),
-                0);
+            assert_int_equal(wzp_call_decoder_receive(dec, cap->data[next], cap->len[next], f * 20),
+                             0);
         }
         size_t n = 0;
         wzp_jb_kind kind;

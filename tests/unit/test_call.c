@@ -94,9 +94,8 @@ static run_result run_call(wzp_call_config cfg, channel ch, double seconds, sour
             int16_t pcm[WZP_MAX_FRAME_SAMPLES];
             src(pcm, fs, in_pos, ctx);
             size_t n = 0;
-            assert_int_equal(wzp_call_encoder_push(enc, pcm, fs, (uint64_t)in_ms, dg,
-                                                   WZP_CALL_MAX_OUT, &n),
-                             0);
+            assert_int_equal(
+                wzp_call_encoder_push(enc, pcm, fs, (uint64_t)in_ms, dg, WZP_CALL_MAX_OUT, &n), 0);
             for (size_t i = 0; i < n; i++) {
                 if (!lost(&ch)) {
                     q[qt % 4096].at = (uint64_t)in_ms + 40;
@@ -358,9 +357,8 @@ static void test_decoder_skips_a_spec_quality_trailer(void **state) {
         assert_false(h.has_quality_report); /* ours never set it */
         h.has_quality_report = true;
         wzp_compact_tx_force_full(&tx);
-        assert_int_equal(wzp_compact_tx_encode(&tx, &h, i, with_q[i].data, WZP_DATAGRAM_MAX, &ol,
-                                               NULL),
-                         0);
+        assert_int_equal(
+            wzp_compact_tx_encode(&tx, &h, i, with_q[i].data, WZP_DATAGRAM_MAX, &ol, NULL), 0);
         memcpy(with_q[i].data + ol, dg[i].data + hl, dg[i].len - hl);
         memset(with_q[i].data + ol + dg[i].len - hl, 0x55, WZP_QUALITY_REPORT_SIZE);
         with_q[i].len = ol + dg[i].len - hl + WZP_QUALITY_REPORT_SIZE;

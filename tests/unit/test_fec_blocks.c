@@ -44,7 +44,8 @@ static void test_encoder_emits_sources_then_repairs_with_k_and_t(void **state) {
     size_t n = 0;
     uint8_t frame[80] = {0};
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(wzp_fec_encoder_add(enc, frame, 40 + (size_t)i * 10, 0, 0, out, 129, &n), 0);
+        assert_int_equal(wzp_fec_encoder_add(enc, frame, 40 + (size_t)i * 10, 0, 0, out, 129, &n),
+                         0);
         assert_int_equal(out[0].esi, i);
         assert_false(out[0].is_repair);
         assert_int_equal(out[0].len, 40 + i * 10);

@@ -160,8 +160,8 @@ static void send_tone_e2e(client *a) {
         size_t n = 0;
         tone(pcm, fs, 440.0, 0.3, at);
         if (at < 48000) {
-            assert_int_equal(
-                wzp_call_encoder_push(enc, pcm, fs, at / 48, dg, WZP_CALL_MAX_OUT, &n), 0);
+            assert_int_equal(wzp_call_encoder_push(enc, pcm, fs, at / 48, dg, WZP_CALL_MAX_OUT, &n),
+                             0);
         } else {
             assert_int_equal(wzp_call_encoder_flush(enc, 1000, dg, WZP_CALL_MAX_OUT, &n), 0);
         }

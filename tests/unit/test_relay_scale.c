@@ -92,8 +92,8 @@ static void send_frame(void) {
     size_t fs = wzp_call_encoder_frame_samples(g.enc), n = 0, at = g.frames_sent * fs;
     if (at < 48000) {
         tone(pcm, fs, 440.0, 0.3, at);
-        assert_int_equal(
-            wzp_call_encoder_push(g.enc, pcm, fs, at / 48, dg, WZP_CALL_MAX_OUT, &n), 0);
+        assert_int_equal(wzp_call_encoder_push(g.enc, pcm, fs, at / 48, dg, WZP_CALL_MAX_OUT, &n),
+                         0);
     } else {
         assert_int_equal(wzp_call_encoder_flush(g.enc, 1000, dg, WZP_CALL_MAX_OUT, &n), 0);
         g.done = true;

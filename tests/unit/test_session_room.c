@@ -19,15 +19,15 @@
 #include "wzp/relay_core.h"
 #include "wzp/session.h"
 
-#define N         3
-#define SECONDS   9
-#define SAMPLES   (SECONDS * 48000)
-#define QUEUE     1024
-#define MAX_ITEM  2048
-#define LOSS_PCT  20
-#define LATENCY   15 /* ms, plus 0..5 of jitter on datagrams */
-#define TONE_AMP  0.3 /* -10.5 dBFS */
-#define REKEY_AT  100 /* frames: the sender keys ratchet a few times a call */
+#define N        3
+#define SECONDS  9
+#define SAMPLES  (SECONDS * 48000)
+#define QUEUE    1024
+#define MAX_ITEM 2048
+#define LOSS_PCT 20
+#define LATENCY  15  /* ms, plus 0..5 of jitter on datagrams */
+#define TONE_AMP 0.3 /* -10.5 dBFS */
+#define REKEY_AT 100 /* frames: the sender keys ratchet a few times a call */
 
 static const double k_hz[N] = {330.0, 440.0, 550.0};
 
@@ -62,7 +62,7 @@ typedef struct sim {
     wzp_identity id[N];
     wzp_call_session *s[N];
     wzp_member *m[N];
-    sim_path up[N], down[N];      /* the member's end, the relay's end */
+    sim_path up[N], down[N]; /* the member's end, the relay's end */
     lane to_relay[N], to_member[N];
     struct sockaddr_storage addr[N];
     int16_t *rec[N];
@@ -137,8 +137,8 @@ static void sim_close(wzp_path *p, const char *reason) {
     fail_msg("a path was closed: %s", reason); /* nothing in this room is refused or idle */
 }
 
-static const wzp_path_ops sim_ops = {sim_slot, sim_commit, sim_signal, sim_export, sim_rtt,
-                                     sim_close};
+static const wzp_path_ops sim_ops = {sim_slot,   sim_commit, sim_signal,
+                                     sim_export, sim_rtt,    sim_close};
 
 static void path_init(sim *s, sim_path *p, int member, bool relay_side, const uint8_t *secret) {
     memset(p, 0, sizeof(*p));
@@ -167,9 +167,8 @@ static void deliver(sim *s) {
                 wzp_relay_core_on_signal(s->core, s->m[i], m, s->now);
                 wzp_signal_free(m);
             } else {
-                assert_true(wzp_relay_core_on_datagram(s->core, it->data, it->len,
-                                                       (const struct sockaddr *)&s->addr[i],
-                                                       s->now));
+                assert_true(wzp_relay_core_on_datagram(
+                    s->core, it->data, it->len, (const struct sockaddr *)&s->addr[i], s->now));
             }
         }
         while (down->n > 0 && down->q[down->head].at <= s->now) {
@@ -312,9 +311,9 @@ static void test_three_members_hear_each_other_through_20pct_loss(void **state) 
                       i, wzp_call_session_tier(s.s[i]), (unsigned long long)played,
                       (unsigned long long)recovered, (unsigned long long)concealed,
                       (unsigned long long)st.rekeys);
-        assert_true(recovered > 50);           /* the loss was there, and FEC repaired it */
-        assert_true(concealed * 20 < played);  /* under 5% invented */
-        assert_true(st.rekeys >= 2);           /* keys moved on; everyone followed */
+        assert_true(recovered > 50);          /* the loss was there, and FEC repaired it */
+        assert_true(concealed * 20 < played); /* under 5% invented */
+        assert_true(st.rekeys >= 2);          /* keys moved on; everyone followed */
     }
     stop(&s);
 }
