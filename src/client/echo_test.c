@@ -105,7 +105,8 @@ typedef struct echo {
     talk_mark mark[MAX_SECONDS];
     size_t nmark;
     uint64_t listen_start, last_snap;
-    char *listen_log, *talk_log; /* their errors, shown if the call fails */
+    FILE *listen_err, *talk_err; /* each leg's errors, in memory: shown if the call fails */
+    char *listen_log, *talk_log;
     size_t listen_log_len, talk_log_len;
 } echo;
 
@@ -378,21 +379,66 @@ static int leg_config(const wzp_client_options *o, const char *room, const wzp_i
     memset(cc, 0, sizeof(*cc));
     cc->leg = (wzp_leg_config){
         o->relay, room, o->relay_fp, o->known_relays, wzp_call_session_default_config(id),
-        NULL,     err};
+        NULL,     err,  false};
     cc->leg.session.token = o->token;
     cc->leg.session.pin_tier = o->tier;
     cc->leg.session.media.vad = cc->leg.session.media.denoise = false; /* a test signal */
     return WZP_OK;
 }
 
-static void show_log(FILE *f, char *text, size_t len, FILE *to) {
-    if (f != NULL) {
-        fclose(f);
+/* Close a leg's memory log, and show it on `to` when asked (`show`). */
+static void close_log(FILE **f, char **text, size_t *len, bool show, FILE *to) {
+    if (*f != NULL) {
+        fclose(*f); /* sets *text and *len */
+        *f = NULL;
     }
-    if (text != NULL) {
-        fwrite(text, 1, len, to);
-        free(text); /* open_memstream's buffer: the C library's own allocation */
+    if (*text != NULL && show) {
+        fwrite(*text, 1, *len, to);
     }
+    free(*text); /* open_memstream's buffer: the C library's own allocation */
+    *text = NULL;
+}
+
+/* Both legs' configurations: the listener records into memory from its start; the talker sends
+ * the signal `ref` (started once the listener is in the room). */
+static int configure_legs(echo *e, const wzp_client_options *o, const char *room,
+                          const wzp_identity *listener, const float *ref, size_t n, double secs,
+                          wzp_client_call_config *lc) {
+    leg_config(o, room, listener, e->listen_err, lc);
+    lc->leg.session.alias = "echo-test listener";
+    lc->sink = record;
+    lc->sink_user = e;
+    lc->duration_s = secs + 4;
+    lc->on_done = on_leg_done;
+    lc->user = e;
+    leg_config(o, room, o->identity, e->talk_err, &e->talk_cfg);
+    e->talk_cfg.leg.session.alias = o->alias;
+    e->talk_cfg.duration_s = secs + 3.5;
+    e->talk_cfg.on_done = on_leg_done;
+    e->talk_cfg.user = e;
+    return wzp_source_samples(ref, n, &e->talk_cfg.source);
+}
+
+/* Both legs on one loop until both are done; their exit codes. */
+static int run_legs(echo *e, wzp_client_call_config *lc, int *trc) {
+    if (wzp_client_call_start(&e->loop, lc, &e->listen) != WZP_OK) {
+        wzp_source_free(e->talk_cfg.source);
+        return 1;
+    }
+    e->listen_start = e->last_snap = uv_now(&e->loop);
+    uv_timer_init(&e->loop, &e->watch);
+    e->watch.data = e;
+    uv_timer_start(&e->watch, on_watch, 20, 20);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    if (!e->talk_started) {
+        wzp_source_free(e->talk_cfg.source); /* never handed over */
+    }
+    int lrc = wzp_client_call_exit_code(e->listen);
+    *trc = e->talk != NULL ? wzp_client_call_exit_code(e->talk) : 1;
+    wzp_client_call_free(e->listen);
+    wzp_client_call_free(e->talk);
+    uv_close((uv_handle_t *)&e->watch, NULL);
+    return e->rc != 0 ? e->rc : lrc;
 }
 
 int wzp_client_echo_test(const wzp_client_options *o, FILE *out, FILE *err) {
@@ -415,72 +461,45 @@ int wzp_client_echo_test(const wzp_client_options *o, FILE *out, FILE *err) {
     float *ref = wzp_malloc(sizeof(float) * n);
     wzp_identity listener;
     memset(&listener, 0, sizeof(listener));
-    int rc = 1;
-    FILE *listen_err = NULL, *talk_err = NULL;
-    if (e == NULL || ref == NULL || wzp_identity_generate(&listener) != WZP_OK ||
+    int rc = 1, trc = 0;
+    if (e == NULL || ref == NULL) {
+        wzp_free(e);
+        wzp_free(ref);
+        return 1;
+    }
+    if (wzp_identity_generate(&listener) != WZP_OK ||
         (e->rec = wzp_malloc(sizeof(float) * (size_t)((secs + 5) * RATE))) == NULL ||
-        (listen_err = open_memstream(&e->listen_log, &e->listen_log_len)) == NULL ||
-        (talk_err = open_memstream(&e->talk_log, &e->talk_log_len)) == NULL) {
+        (e->listen_err = open_memstream(&e->listen_log, &e->listen_log_len)) == NULL ||
+        (e->talk_err = open_memstream(&e->talk_log, &e->talk_log_len)) == NULL) {
         goto done;
     }
     e->rec_cap = (size_t)((secs + 5) * RATE);
     make_signal(ref, n, wzp_random_u32());
     uv_loop_init(&e->loop);
     wzp_client_call_config lc;
-    leg_config(o, the_room, &listener, listen_err, &lc);
-    lc.leg.session.alias = "echo-test listener";
-    lc.sink = record;
-    lc.sink_user = e;
-    lc.duration_s = secs + 4;
-    lc.on_done = on_leg_done;
-    lc.user = e;
-    leg_config(o, the_room, o->identity, talk_err, &e->talk_cfg);
-    e->talk_cfg.leg.session.alias = o->alias;
-    e->talk_cfg.duration_s = secs + 3.5;
-    e->talk_cfg.on_done = on_leg_done;
-    e->talk_cfg.user = e;
-    if (wzp_source_samples(ref, n, &e->talk_cfg.source) != WZP_OK) {
-        goto done_loop;
+    if (configure_legs(e, o, the_room, &listener, ref, n, secs, &lc) == WZP_OK) {
+        fprintf(out, "wzp-client: echo test: %.0f s through %s, room %s\n", secs, o->relay,
+                the_room);
+        fflush(out);
+        int lrc = run_legs(e, &lc, &trc);
+        bool failed = lrc != 0 || trc != 0;
+        if (failed && lrc == 0 && !e->talk_started) { /* nothing refused or closed it: silence */
+            fprintf(err, "wzp-client: echo test: not in a room at %s after %.0f s (no answer)\n",
+                    o->relay, secs + 4);
+            trc = 4;
+        } else if (failed) {
+            fprintf(err, "wzp-client: echo test: the call failed\n");
+        }
+        close_log(&e->talk_err, &e->talk_log, &e->talk_log_len, failed, err);
+        close_log(&e->listen_err, &e->listen_log, &e->listen_log_len, failed, err);
+        rc = failed ? (trc != 0 ? trc : lrc) : analyse(e, ref, n, secs, out);
     }
-    fprintf(out, "wzp-client: echo test: %.0f s through %s, room %s\n", secs, o->relay, the_room);
-    fflush(out);
-    if (wzp_client_call_start(&e->loop, &lc, &e->listen) != WZP_OK) {
-        wzp_source_free(e->talk_cfg.source);
-        goto done_loop;
-    }
-    e->listen_start = e->last_snap = uv_now(&e->loop);
-    uv_timer_init(&e->loop, &e->watch);
-    e->watch.data = e;
-    uv_timer_start(&e->watch, on_watch, 20, 20);
-    uv_run(&e->loop, UV_RUN_DEFAULT);
-    if (!e->talk_started) {
-        wzp_source_free(e->talk_cfg.source); /* never handed over */
-    }
-    int lrc = wzp_client_call_exit_code(e->listen);
-    int trc = e->talk != NULL ? wzp_client_call_exit_code(e->talk) : 1;
-    wzp_client_call_free(e->listen);
-    wzp_client_call_free(e->talk);
-    uv_close((uv_handle_t *)&e->watch, NULL);
-    uv_run(&e->loop, UV_RUN_DEFAULT);
-    if (e->rc != 0 || trc != 0 || lrc != 0) {
-        fprintf(err, "wzp-client: echo test: the call failed\n");
-        show_log(talk_err, e->talk_log, e->talk_log_len, err);
-        show_log(listen_err, e->listen_log, e->listen_log_len, err);
-        talk_err = listen_err = NULL;
-        e->talk_log = e->listen_log = NULL;
-        rc = trc != 0 ? trc : lrc != 0 ? lrc : 1;
-    } else {
-        rc = analyse(e, ref, n, secs, out);
-    }
-done_loop:
     uv_run(&e->loop, UV_RUN_DEFAULT); /* what was started and closed goes */
     uv_loop_close(&e->loop);
 done:
-    if (e != NULL) {
-        show_log(talk_err, e->talk_log, 0, err);
-        show_log(listen_err, e->listen_log, 0, err);
-        wzp_free(e->rec);
-    }
+    close_log(&e->talk_err, &e->talk_log, &e->talk_log_len, false, err);
+    close_log(&e->listen_err, &e->listen_log, &e->listen_log_len, false, err);
+    wzp_free(e->rec);
     wzp_identity_wipe(&listener);
     wzp_free(e);
     wzp_free(ref);
