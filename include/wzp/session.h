@@ -107,6 +107,7 @@ typedef enum wzp_session_event_type {
     WZP_EV_JOINED,       /* in the room: media may flow */
     WZP_EV_ROOM,         /* the room's membership: `count` */
     WZP_EV_PEER_READY,   /* end-to-end keys with `fingerprint` */
+    WZP_EV_PEER_LEFT,    /* `fingerprint` (one of its devices) left the room */
     WZP_EV_TIER,         /* we send `tier` now: `fingerprint` hears `loss_pct`, path RTT `rtt_ms` */
     WZP_EV_SEND_FAILED,  /* a signalling message could not be sent: `text` names it */
     WZP_EV_MEDIA_FAILED, /* the media chain could not start */
@@ -132,13 +133,15 @@ typedef struct wzp_peer_view {
     unsigned index; /* stable for the life of the peer (the frame observer's `peer`) */
     char fingerprint[WZP_FINGERPRINT_TEXT];
     bool ready;        /* its sender key arrived: we can hear it */
+    bool present;      /* still in the room (false: it left; kept for its statistics) */
     uint32_t media_id; /* its media session on the relay */
     wzp_call_decoder_stats stats;
     bool heard_valid; /* `heard`: what we told it in our last report about its media */
     wzp_quality_report heard;
 } wzp_peer_view;
 
-/* Up to `cap` peers we can hear (their sender key arrived), in table order. */
+/* Up to `cap` peers we heard or can hear (their sender key arrived), in table order: those in the
+ * room, and those that left while there is room to keep them. */
 size_t wzp_call_session_peers(const wzp_call_session *s, wzp_peer_view *out, size_t cap);
 bool wzp_call_session_joined(const wzp_call_session *s);
 /* The tier we send now (GOOD before the encoder exists). */

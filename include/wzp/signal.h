@@ -123,6 +123,8 @@ typedef struct wzp_room_participant {
     char *fingerprint;
     char *alias;       /* optional (NULL when absent) */
     char *relay_label; /* optional: set for participants on a federated relay */
+    uint32_t session;  /* optional (0: absent): its session id on the relay that lists it, which
+                        * tells one identity's devices apart (PeerSignal to_session) */
 } wzp_room_participant;
 
 typedef struct wzp_sig_participants {
@@ -269,7 +271,11 @@ struct wzp_signal {
         } sender_key;
         struct {
             char *to_fingerprint;
+            /* the one member meant (its relay session id), 0: every member with to_fingerprint
+             * (one identity may be in a room on several devices) */
+            uint32_t to_session;
             char *from_fingerprint; /* set by the relay from the sender's authenticated identity */
+            uint32_t from_session;  /* set by the relay: the sender's session id */
             wzp_sig_bytes from_binding; /* set by the relay: the sender's connection exporter */
             wzp_signal *inner;          /* owned */
         } peer_signal;

@@ -1,10 +1,14 @@
 /*
  * The other members of a room and the end-to-end keys we exchange with them (docs/SECURITY.md).
- * A "hello" PeerSignal lets each side learn the other's call-binding exporter (stamped by the
- * relay); the lower fingerprint then calls the higher one (offer, answer, key confirmation both
- * ways), and each side sends its sender key over the confirmed pairwise channel. A peer's sender
- * key makes a call decoder for its media; when its key ids move on (it ratcheted), we ratchet our
- * copy to follow.
+ * A member is one device: an identity may be in the room on several, told apart by the session
+ * ids the relay lists in RoomUpdates and stamps on PeerSignals (docs/PROTOCOL.md §7b). A "hello"
+ * PeerSignal lets each side learn the other's call-binding exporter (stamped by the relay); the
+ * lower fingerprint (between two devices of one identity: the lower session) then calls the other
+ * (offer, answer, key confirmation both ways), and each side sends its sender key over the
+ * confirmed pairwise channel. A peer's sender key makes a call decoder for its media -- the
+ * media of the session it signals from, no other; when its key ids move on (it ratcheted), we
+ * ratchet our copy to follow. Members the relay no longer lists lose their keys; their decoders
+ * stay (the end of what they said, their statistics) until their slots are needed.
  */
 #include <sodium.h>
 #include <string.h>
@@ -15,25 +19,72 @@
 
 #define KEY_STEPS_AHEAD 2 /* a peer's key id may run this many ratchet steps ahead of ours */
 
+/* Our own session id in the room (0 before the relay named it). */
+static uint32_t my_session(wzp_call_session *s) {
+    wzp__spath *room = wzp__session_room(s);
+    return room != NULL ? room->media_id : 0;
+}
+
+/* Whether (fp, session) is this device: our identity may also be in the room on another (told
+ * apart only by session ids, when both are known). */
+static bool is_me(wzp_call_session *s, const uint8_t fp[WZP_FINGERPRINT_SIZE], uint32_t session) {
+    uint32_t mine = my_session(s);
+    return sodium_memcmp(fp, s->id.fingerprint, WZP_FINGERPRINT_SIZE) == 0 &&
+           (session == 0 || mine == 0 || session == mine);
+}
+
+static void peer_forget(wzp__peer *p) {
+    wzp_hs_free(p->hs);
+    wzp_call_decoder_free(p->dec);
+    wzp_sender_key_wipe(&p->key);
+    sodium_memzero(p, sizeof(*p));
+}
+
+/* A member that left: its keys go, its decoder stays for what it still has to play and for the
+ * statistics of the call. */
+static void peer_left(wzp__peer *p) {
+    wzp_hs_free(p->hs);
+    p->hs = NULL;
+    wzp_sender_key_wipe(&p->key);
+    p->has_key = p->heard_valid = false;
+    p->left = true;
+    if (p->dec == NULL) {
+        peer_forget(p);
+    }
+}
+
 wzp__peer *wzp__peer_find(wzp_call_session *s, const uint8_t fp[WZP_FINGERPRINT_SIZE],
-                          bool create) {
+                          uint32_t session, bool create) {
     wzp__peer *free_slot = NULL;
+    wzp__peer *departed = NULL;
     for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
         wzp__peer *p = &s->peers[i];
-        if (p->used && sodium_memcmp(p->fp, fp, WZP_FINGERPRINT_SIZE) == 0) {
+        if (p->used && !p->left && (session == 0 || p->sid == session) &&
+            sodium_memcmp(p->fp, fp, WZP_FINGERPRINT_SIZE) == 0) {
             return p;
         }
         if (!p->used && free_slot == NULL) {
             free_slot = p;
         }
+        if (p->used && p->left && departed == NULL) {
+            departed = p;
+        }
     }
-    if (!create || free_slot == NULL) {
+    if (!create) {
+        return NULL;
+    }
+    if (free_slot == NULL && departed != NULL) { /* the table is full: a departed one makes way */
+        peer_forget(departed);
+        free_slot = departed;
+    }
+    if (free_slot == NULL) {
         return NULL;
     }
     memset(free_slot, 0, sizeof(*free_slot));
     free_slot->used = true;
     free_slot->session = s;
     free_slot->index = s->next_peer_index++;
+    free_slot->sid = session;
     memcpy(free_slot->fp, fp, WZP_FINGERPRINT_SIZE);
     wzp_fingerprint_format(fp, free_slot->fptext);
     return free_slot;
@@ -47,12 +98,15 @@ void wzp__peer_send(wzp_call_session *s, wzp__peer *p, wzp_signal *inner) {
         wzp_signal_free(inner);
         return;
     }
+    m->u.peer_signal.to_session = p->sid;
     m->u.peer_signal.inner = inner;
     wzp__session_send(s, m);
 }
 
-static bool we_call(const wzp_call_session *s, const wzp__peer *p) {
-    return memcmp(s->id.fingerprint, p->fp, WZP_FINGERPRINT_SIZE) < 0;
+/* The lower fingerprint calls; two devices of one identity: the lower session id. */
+static bool we_call(wzp_call_session *s, const wzp__peer *p) {
+    int c = memcmp(s->id.fingerprint, p->fp, WZP_FINGERPRINT_SIZE);
+    return c != 0 ? c < 0 : my_session(s) < p->sid;
 }
 
 static void start_call(wzp_call_session *s, wzp__peer *p) {
@@ -80,7 +134,7 @@ static void send_key(wzp_call_session *s, wzp__peer *p) {
 
 void wzp__peers_send_key(wzp_call_session *s) {
     for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
-        if (s->peers[i].used) {
+        if (s->peers[i].used && !s->peers[i].left) {
             send_key(s, &s->peers[i]);
         }
     }
@@ -120,6 +174,11 @@ static void take_key(wzp_call_session *s, wzp__peer *p, const wzp_signal *m, uin
     if (p->hs == NULL || wzp_sender_key_unwrap(p->hs, m, &sk, &media_id) != WZP_OK) {
         return;
     }
+    if (p->sid != 0 ? media_id != p->sid : !wzp_hop_sid_valid(media_id)) {
+        wzp_sender_key_wipe(
+            &sk); /* its media is the relay session it signals from, nobody else's */
+        return;
+    }
     wzp_call_config cfg = wzp_call_default_config();
     if (p->dec == NULL && wzp_call_decoder_new(&cfg, &p->dec) != WZP_OK) {
         wzp_sender_key_wipe(&sk);
@@ -135,7 +194,7 @@ static void take_key(wzp_call_session *s, wzp__peer *p, const wzp_signal *m, uin
     bool first = !p->has_key;
     p->key = sk;
     p->has_key = true;
-    p->media_id = media_id;
+    p->sid = media_id;
     sodium_memzero(key, sizeof(key));
     wzp_sender_key_wipe(&sk);
     if (first) {
@@ -175,13 +234,14 @@ void wzp__peers_on_peer_signal(wzp_call_session *s, const wzp_signal *m, uint64_
     uint8_t fp[WZP_FINGERPRINT_SIZE];
     const wzp_sig_bytes *b = &m->u.peer_signal.from_binding;
     wzp__spath *room = wzp__session_room(s);
+    uint32_t from = m->u.peer_signal.from_session;
     if (room == NULL || m->u.peer_signal.from_fingerprint == NULL ||
         m->u.peer_signal.inner == NULL ||
         wzp_fingerprint_parse(m->u.peer_signal.from_fingerprint, fp) != WZP_OK || b->len != 32 ||
-        sodium_memcmp(fp, s->id.fingerprint, WZP_FINGERPRINT_SIZE) == 0) {
+        is_me(s, fp, from)) {
         return;
     }
-    wzp__peer *p = wzp__peer_find(s, fp, true);
+    wzp__peer *p = wzp__peer_find(s, fp, from, true);
     if (p == NULL) {
         return;
     }
@@ -203,23 +263,42 @@ void wzp__peers_on_peer_signal(wzp_call_session *s, const wzp_signal *m, uint64_
     }
 }
 
-/* New members get a hello, so they learn our exporter and the pair binding can be formed. */
+static void hello(wzp_call_session *s, wzp__peer *p, uint64_t now_ms) {
+    wzp_signal *m = wzp_signal_new(WZP_SIG_PING);
+    if (m != NULL) {
+        m->u.ping.timestamp_ms = now_ms;
+        wzp__peer_send(s, p, m);
+    }
+}
+
+/* New members (devices: the relay lists each session) get a hello, so they learn our exporter
+ * and the pair binding can be formed; members no longer listed are forgotten with their keys.
+ * A relay that lists no sessions: one peer per identity, never forgotten. */
 void wzp__peers_on_room_update(wzp_call_session *s, const wzp_signal *m, uint64_t now_ms) {
-    for (size_t i = 0; i < m->u.room_update.participants.count; i++) {
+    const wzp_sig_participants *list = &m->u.room_update.participants;
+    bool listed[WZP_SESSION_MAX_PEERS] = {false};
+    bool sessions = false;
+    for (size_t i = 0; i < list->count; i++) {
         uint8_t fp[WZP_FINGERPRINT_SIZE];
-        const char *text = m->u.room_update.participants.items[i].fingerprint;
-        if (wzp_fingerprint_parse(text, fp) != WZP_OK ||
-            sodium_memcmp(fp, s->id.fingerprint, WZP_FINGERPRINT_SIZE) == 0 ||
-            wzp__peer_find(s, fp, false) != NULL) {
+        uint32_t session = list->items[i].session;
+        sessions |= session != 0;
+        if (wzp_fingerprint_parse(list->items[i].fingerprint, fp) != WZP_OK ||
+            is_me(s, fp, session)) {
             continue;
         }
-        wzp__peer *p = wzp__peer_find(s, fp, true);
-        wzp_signal *hello = wzp_signal_new(WZP_SIG_PING);
-        if (p != NULL && hello != NULL) {
-            hello->u.ping.timestamp_ms = now_ms;
-            wzp__peer_send(s, p, hello);
-        } else {
-            wzp_signal_free(hello);
+        wzp__peer *p = wzp__peer_find(s, fp, session, false);
+        if (p == NULL && (p = wzp__peer_find(s, fp, session, true)) != NULL) {
+            hello(s, p, now_ms);
+        }
+        if (p != NULL) {
+            listed[p - s->peers] = true;
+        }
+    }
+    for (size_t i = 0; sessions && i < WZP_SESSION_MAX_PEERS; i++) {
+        wzp__peer *p = &s->peers[i];
+        if (p->used && !p->left && !listed[i]) {
+            wzp__session_event(s, WZP_EV_PEER_LEFT, now_ms, p->fptext, NULL);
+            peer_left(p);
         }
     }
 }
@@ -228,8 +307,8 @@ void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, con
                         size_t len, uint64_t now_ms) {
     for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
         wzp__peer *p = &s->peers[i];
-        if (p->used && p->dec != NULL &&
-            (short_id ? (p->media_id & 0xFFFFu) : p->media_id) == sender) {
+        if (p->used && !p->left && p->dec != NULL &&
+            (short_id ? (p->sid & 0xFFFFu) : p->sid) == sender) {
             if (wzp_call_decoder_receive(p->dec, pkt, len, now_ms) != WZP_OK) {
                 s->st.datagrams_refused++; /* (only a misused decoder says so) */
             }
@@ -238,12 +317,16 @@ void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, con
     }
 }
 
+void wzp__peers_left_room(wzp_call_session *s) {
+    for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
+        if (s->peers[i].used && !s->peers[i].left) {
+            peer_left(&s->peers[i]);
+        }
+    }
+}
+
 void wzp__peers_free(wzp_call_session *s) {
     for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
-        wzp__peer *p = &s->peers[i];
-        wzp_hs_free(p->hs);
-        wzp_call_decoder_free(p->dec);
-        wzp_sender_key_wipe(&p->key);
-        sodium_memzero(p, sizeof(*p));
+        peer_forget(&s->peers[i]);
     }
 }

@@ -19,8 +19,9 @@
 #include "proto/bytes.h"
 #include "wzp/alloc.h"
 
-#define TRUNK_MARK 0x80 /* a forwarded payload that is a TrunkFrame (a sender id's top bit is 0)   \
-                         */
+#define TRUNK_MARK                                                                                 \
+    0x80 /* a forwarded payload that is a TrunkFrame (a sender id's top bit is 0)                  \
+          */
 
 static const char *const tier_names[] = {"GOOD", "DEGRADED", "CATASTROPHIC"};
 
@@ -68,7 +69,9 @@ bool wzp_call_session_next_event(wzp_call_session *s, wzp_session_event *ev) {
 int wzp_call_session_new(const wzp_call_session_config *cfg, wzp_call_session **out) {
     if (cfg->identity == NULL || (cfg->alias != NULL && strlen(cfg->alias) > WZP_ALIAS_MAX) ||
         (cfg->token != NULL && strlen(cfg->token) > WZP_SIGNAL_MAX_STRING) ||
-        (cfg->raw && cfg->on_media == NULL)) {
+        (cfg->raw && cfg->on_media == NULL) ||
+        (!cfg->raw && (cfg->media.interleave_depth == 0 ||
+                       cfg->media.interleave_depth > WZP_INTERLEAVE_MAX_DEPTH))) {
         return WZP_ERR_INVALID_ARG;
     }
     wzp_call_session *s = wzp_calloc(1, sizeof(*s));
@@ -192,9 +195,12 @@ void wzp_call_session_path_up(wzp_call_session *s, unsigned id, uint64_t now_ms)
 void wzp_call_session_path_down(wzp_call_session *s, unsigned id) {
     wzp__spath *sp = path_of(s, id);
     if (sp != NULL) {
-        sp->up = false;
+        sp->up = sp->joined = false;
         sp->media_id = 0;
         wzp_hop_session_wipe(&sp->hop);
+    }
+    if (id == 0) { /* out of the room: its members, their bindings and keys are past */
+        wzp__peers_left_room(s);
     }
 }
 
@@ -322,6 +328,7 @@ int wzp_call_session_push(wzp_call_session *s, const int16_t *pcm, size_t n, uin
         return WZP_ERR_STATE;
     }
     size_t count = 0;
+    s->pushes++;
     int rc = wzp_call_encoder_push(s->enc, pcm, n, media_ms, s->dg,
                                    WZP__SESSION_OUT * s->cfg.media.interleave_depth, &count);
     for (size_t i = 0; i < count; i++) {
@@ -429,19 +436,28 @@ static void report_to(wzp_call_session *s, wzp__peer *p, uint32_t rtt, uint64_t 
  * hear; then, as a sender, follow the worst fresh report any member sent us (a room sends one
  * stream to everyone: the weakest listener sets it) through the controller's hysteresis, adding
  * our own RTT to the relay; its FEC ratio (with the boost after a loss spike) goes to the encoder.
+ * While we push no audio, and for reports from before we started again, there is nothing to
+ * follow: a listener hearing nothing from us then hears our silence, not a broken path.
  */
 static void quality_feedback(wzp_call_session *s, uint64_t now_ms) {
     wzp__spath *room = wzp__session_room(s);
     uint32_t rtt = room != NULL ? room->p->ops->rtt_ms(room->p) : 0;
+    bool sending = s->pushes != s->pushes_seen;
+    if (sending && !s->sending) {
+        s->sending_since_ms = now_ms;
+    }
+    s->sending = sending;
+    s->pushes_seen = s->pushes;
     const wzp__peer *worst = NULL;
     wzp_tier worst_tier = WZP_TIER_GOOD;
     for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
         wzp__peer *p = &s->peers[i];
-        if (!p->used || p->dec == NULL) {
+        if (!p->used || p->left || p->dec == NULL) {
             continue;
         }
         report_to(s, p, rtt, now_ms);
-        if (p->about_me_at != 0 && now_ms - p->about_me_at <= WZP_SESSION_REPORT_FRESH) {
+        if (sending && p->about_me_at != 0 && p->about_me_at >= s->sending_since_ms &&
+            now_ms - p->about_me_at <= WZP_SESSION_REPORT_FRESH) {
             wzp_tier t = wzp_quality_classify(&p->about_me, WZP_NET_WIFI);
             if (worst == NULL || t > worst_tier ||
                 (t == worst_tier && p->about_me.loss_pct > worst->about_me.loss_pct)) {
@@ -508,7 +524,8 @@ size_t wzp_call_session_peers(const wzp_call_session *s, wzp_peer_view *out, siz
         v->index = p->index;
         memcpy(v->fingerprint, p->fptext, sizeof(v->fingerprint));
         v->ready = p->has_key;
-        v->media_id = p->media_id;
+        v->present = !p->left;
+        v->media_id = p->sid;
         v->stats = wzp_call_decoder_get_stats(p->dec);
         v->heard_valid = p->heard_valid;
         v->heard = p->heard;

@@ -9,10 +9,13 @@
 #include "wzp/hop.h"
 #include "wzp/session.h"
 
-/* One other member of the room: how we reach it (its fingerprint names it in PeerSignals), the
- * pairwise handshake, its sender key and the decoder of its media. */
+/* One other member of the room -- one device: an identity may be in a room more than once -- known
+ * by its relay session id (which also names its media) and its fingerprint; the pairwise
+ * handshake, its sender key and the decoder of its media. */
 typedef struct wzp__peer {
     bool used;
+    bool left; /* no longer in the room: only its decoder (what it said, its statistics) stays,
+                * until the slot is needed */
     struct wzp_call_session *session;
     unsigned index;
     uint8_t fp[WZP_FINGERPRINT_SIZE];
@@ -20,9 +23,9 @@ typedef struct wzp__peer {
     bool has_binding;
     uint8_t binding[WZP_BINDING_SIZE];
     wzp_handshake *hs;
-    bool key_sent;      /* our sender key went to it (this epoch, this ratchet step or earlier) */
-    uint32_t media_id;  /* its media session on the relay, from its sender key */
-    bool has_key;       /* `key` is its sender key: `dec` exists */
+    bool key_sent; /* our sender key went to it (this epoch, this ratchet step or earlier) */
+    uint32_t sid;  /* its session id on the relay (names its media); 0: the relay did not say */
+    bool has_key;  /* `key` is its sender key: `dec` exists */
     wzp_sender_key key; /* ratcheted forward as its key ids move on */
     wzp_call_decoder *dec;
     /* the quality loop (docs/PROTOCOL.md §10): what we hear of it, what it hears of us */
@@ -57,6 +60,10 @@ struct wzp_call_session {
     wzp_call_encoder *enc;
     wzp_quality_ctl qctl;
     uint64_t last_feedback_ms;
+    /* are we sending: frames pushed, as seen at the last feedback round, and since when (reports
+     * about us from before then describe our silence, not the path) */
+    uint64_t pushes, pushes_seen, sending_since_ms;
+    bool sending;
     wzp__peer *peers; /* WZP_SESSION_MAX_PEERS (call mode; NULL in raw mode) */
     unsigned next_peer_index;
     wzp_session_event events[WZP_SESSION_EVENTS];
@@ -79,7 +86,9 @@ void wzp__session_send(wzp_call_session *s, wzp_signal *m);
 wzp__spath *wzp__session_room(wzp_call_session *s);
 
 /* peers.c */
-wzp__peer *wzp__peer_find(wzp_call_session *s, const uint8_t fp[WZP_FINGERPRINT_SIZE], bool create);
+/* The peer with identity `fp` on session `session` (0: any of that identity's devices). */
+wzp__peer *wzp__peer_find(wzp_call_session *s, const uint8_t fp[WZP_FINGERPRINT_SIZE],
+                          uint32_t session, bool create);
 void wzp__peers_on_room_update(wzp_call_session *s, const wzp_signal *m, uint64_t now_ms);
 void wzp__peers_on_peer_signal(wzp_call_session *s, const wzp_signal *m, uint64_t now_ms);
 /* Our sender key (new or ratcheted) to every peer whose handshake is done. */
@@ -90,6 +99,10 @@ void wzp__peer_send(wzp_call_session *s, wzp__peer *p, wzp_signal *inner);
  * `short_id`: trunk frames name senders so). */
 void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, const uint8_t *pkt,
                         size_t len, uint64_t now_ms);
+/* We left the room: every peer has left for us (keys wiped, decoders kept for their statistics;
+ * coming back starts afresh). */
+void wzp__peers_left_room(wzp_call_session *s);
+/* Every peer forgotten, its keys wiped (the session ends). */
 void wzp__peers_free(wzp_call_session *s);
 
 #endif

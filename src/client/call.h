@@ -42,7 +42,7 @@ wzp_call_session *wzp_client_call_session(const wzp_client_call *c);
 /* 0 done, 3 refused by the relay, 4 relay unreachable / certificate mismatch / connection lost. */
 int wzp_client_call_exit_code(const wzp_client_call *c);
 /* The final reports (peers, drift, sweep, audio device, skipped time) to `out` and `err`. */
-void wzp_client_call_report(const wzp_client_call *c, FILE *out, FILE *err);
+void wzp_client_call_report(wzp_client_call *c, FILE *out, FILE *err);
 /* Stop and free (the recording is closed, the leg leaves the room cleanly). */
 void wzp_client_call_free(wzp_client_call *c);
 

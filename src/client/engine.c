@@ -217,6 +217,7 @@ int wzp_client_call_start(uv_loop_t *loop, const wzp_client_call_config *cfg,
     c->cfg = *cfg;
     c->loop = loop;
     c->tty = isatty(fileno(cfg->leg.err)) == 1;
+    c->cfg.leg.status_line = c->tty;
     c->tick = wzp_calloc(1, sizeof(*c->tick));
     int rc = c->tick != NULL ? WZP_OK : WZP_ERR_NOMEM;
     if (rc == WZP_OK && (cfg->drift_test || cfg->sweep)) {
@@ -257,7 +258,16 @@ int wzp_client_call_exit_code(const wzp_client_call *c) {
     return wzp_leg_exit_code(c->leg);
 }
 
-void wzp_client_call_report(const wzp_client_call *c, FILE *out, FILE *err) {
+/* Leave the last status line in place: what follows goes below it. */
+static void end_status_line(wzp_client_call *c) {
+    if (c->tty && c->last_status_ms != 0) {
+        fputc('\n', c->cfg.leg.err);
+        c->last_status_ms = 0;
+    }
+}
+
+void wzp_client_call_report(wzp_client_call *c, FILE *out, FILE *err) {
+    end_status_line(c);
     wzp_report_final(out, err, session_of(c), c->arrivals);
     if (c->cfg.live != NULL) {
         wzp_live_stats ls = wzp_live_audio_stats(c->cfg.live);
@@ -289,9 +299,7 @@ void wzp_client_call_free(wzp_client_call *c) {
     if (c->rec != NULL) {
         sf_close(c->rec);
     }
-    if (c->tty && c->last_status_ms != 0) {
-        fputc('\n', c->cfg.leg.err); /* leave the last status line in place */
-    }
+    end_status_line(c);
     wzp_arrivals_free(c->arrivals);
     free_handed_over(&c->cfg);
     wzp_free(c);
@@ -361,7 +369,8 @@ static int configure(const wzp_client_options *o, wzp_client_call_config *cc, FI
                                o->known_relays,
                                wzp_call_session_default_config(o->identity),
                                out,
-                               err};
+                               err,
+                               false};
     wzp_call_session_config *sc = &cc->leg.session;
     sc->alias = o->alias;
     sc->token = o->token;

@@ -27,6 +27,9 @@ static void write_events(wzp_leg *l) {
     wzp_session_event ev;
     FILE *out = l->cfg.out, *err = l->cfg.err;
     while (wzp_call_session_next_event(l->session, &ev)) {
+        if (l->cfg.status_line) {
+            fputs("\r\033[K", err); /* news goes on a line of its own; the status comes back */
+        }
         switch (ev.type) {
         case WZP_EV_REFUSED:
             fprintf(err, "wzp-client: the relay refused us: %s\n", ev.text);
@@ -41,6 +44,11 @@ static void write_events(wzp_leg *l) {
         case WZP_EV_PEER_READY:
             if (out != NULL) {
                 fprintf(out, "wzp-client: end-to-end keys with %s ready\n", ev.fingerprint);
+            }
+            break;
+        case WZP_EV_PEER_LEFT:
+            if (out != NULL) {
+                fprintf(out, "wzp-client: %s left\n", ev.fingerprint);
             }
             break;
         case WZP_EV_TIER:
@@ -119,6 +127,9 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
 /* Why the connection went, in the user's words. */
 static void explain_close(wzp_leg *l, int error, const char *reason) {
     FILE *err = l->cfg.err;
+    if (l->cfg.status_line) {
+        fputs("\r\033[K", err);
+    }
     fprintf(err, "wzp-client: connection closed: %s\n", reason ? reason : "?");
     if (reason != NULL && strstr(reason, "handshake timed out") != NULL) {
         fprintf(err, "wzp-client: the relay at %s is unreachable (nothing answers there)\n",

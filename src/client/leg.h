@@ -20,7 +20,8 @@ typedef struct wzp_leg_config {
     const uint8_t *relay_fp;  /* pin of the relay's certificate; NULL: trust on first use */
     const char *known_relays; /* where that pin came from / goes (NULL with relay_fp) */
     wzp_call_session_config session;
-    FILE *out, *err; /* what the user reads (out may be NULL: quiet) */
+    FILE *out, *err;  /* what the user reads (out may be NULL: quiet) */
+    bool status_line; /* err is a terminal whose last line is a status line redrawn in place */
 } wzp_leg_config;
 
 typedef struct wzp_leg wzp_leg;

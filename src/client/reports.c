@@ -99,7 +99,9 @@ void wzp_report_status(FILE *f, bool tty, const wzp_call_session *s, uint32_t rt
     size_t n = wzp_call_session_peers(s, v, WZP_SESSION_MAX_PEERS);
     double loss = 0, jitter = 0;
     unsigned depth = 0;
+    size_t present = 0;
     for (size_t i = 0; i < n; i++) {
+        present += v[i].present;
         if (v[i].heard_valid) { /* the report the quality loop sent it this second */
             loss = fmax(loss, wzp_quality_report_loss_percent(&v[i].heard));
             jitter = fmax(jitter, v[i].heard.jitter_ms);
@@ -110,8 +112,8 @@ void wzp_report_status(FILE *f, bool tty, const wzp_call_session *s, uint32_t rt
     fprintf(f,
             "%swzp: tier %s | peers %zu | loss %.1f%% | rtt %u ms | jitter %.0f ms | buffer %u "
             "frames%s",
-            tty ? "\r\033[K" : "", (unsigned)tier < 3 ? tier_names[tier] : "?", n, loss, rtt_ms,
-            jitter, depth, tty ? "" : "\n");
+            tty ? "\r\033[K" : "", (unsigned)tier < 3 ? tier_names[tier] : "?", present, loss,
+            rtt_ms, jitter, depth, tty ? "" : "\n");
     fflush(f);
 }
 
@@ -150,7 +152,9 @@ void wzp_report_metrics(FILE *f, const wzp_call_session *s, uint32_t rtt_ms,
     wzp_peer_view v[WZP_SESSION_MAX_PEERS];
     size_t n = wzp_call_session_peers(s, v, WZP_SESSION_MAX_PEERS);
     for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(peers, peer_json(&v[i]));
+        if (v[i].present) {
+            cJSON_AddItemToArray(peers, peer_json(&v[i]));
+        }
     }
     char *text = cJSON_PrintUnformatted(o);
     if (text != NULL) {

@@ -131,7 +131,9 @@ static const wzp__sig_field f_sender_key[] = {
 };
 static const wzp__sig_field f_peer_signal[] = {
     FIELD(peer_signal, to_fingerprint, STR, 0),
+    FIELD(peer_signal, to_session, U32, WZP__F_DEFAULT),
     FIELD(peer_signal, from_fingerprint, STR, WZP__F_OPT),
+    FIELD(peer_signal, from_session, U32, WZP__F_DEFAULT),
     FIELD(peer_signal, from_binding, BYTES, WZP__F_OPT),
     FIELD(peer_signal, inner, INNER, 0),
 };
@@ -379,7 +381,7 @@ static bool participants_eq(const wzp_sig_participants *a, const wzp_sig_partici
     for (size_t i = 0; i < a->count; i++) {
         const wzp_room_participant *x = &a->items[i], *y = &b->items[i];
         if (!str_eq(x->fingerprint, y->fingerprint) || !str_eq(x->alias, y->alias) ||
-            !str_eq(x->relay_label, y->relay_label)) {
+            !str_eq(x->relay_label, y->relay_label) || x->session != y->session) {
             return false;
         }
     }

@@ -292,13 +292,16 @@ static int get_participant(const cJSON *item, wzp_room_participant *p) {
     if (!cJSON_IsObject(item)) {
         return WZP_ERR_MALFORMED;
     }
-    const cJSON *fp, *alias, *label;
+    const cJSON *fp, *alias, *label, *session;
     int rc = required(item, "fingerprint", &fp);
     if (rc == WZP_OK) {
         rc = member(item, "alias", &alias);
     }
     if (rc == WZP_OK) {
         rc = member(item, "relay_label", &label);
+    }
+    if (rc == WZP_OK) {
+        rc = member(item, "session", &session);
     }
     if (rc == WZP_OK) {
         rc = get_string(fp, &p->fingerprint);
@@ -308,6 +311,11 @@ static int get_participant(const cJSON *item, wzp_room_participant *p) {
     }
     if (rc == WZP_OK && label != NULL && !cJSON_IsNull(label)) {
         rc = get_string(label, &p->relay_label);
+    }
+    if (rc == WZP_OK && session != NULL && !cJSON_IsNull(session)) {
+        uint64_t v = 0;
+        rc = get_uint(session, UINT32_MAX, &v);
+        p->session = (uint32_t)v;
     }
     return rc;
 }
@@ -694,6 +702,9 @@ static int make_participant(const wzp_room_participant *p, cJSON **out) {
     }
     if (rc == WZP_OK) {
         rc = add_opt_string(o, "relay_label", p->relay_label);
+    }
+    if (rc == WZP_OK && p->session != 0) {
+        rc = add(o, "session", make_u64(p->session));
     }
     if (rc != WZP_OK) {
         cJSON_Delete(o);

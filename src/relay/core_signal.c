@@ -194,8 +194,10 @@ static void join(wzp_relay_core *c, wzp__client *cl, const wzp_signal *m, uint64
 /* ---- routing ----------------------------------------------------------------------------------
  */
 
-/* Deliver a PeerSignal to the named member of the sender's room, with the sender's fingerprint
- * and connection exporter stamped (the receiver builds the pair binding from it). */
+/* Deliver a PeerSignal to the named member of the sender's room (its fingerprint, and its
+ * session when given: one identity may be there on several devices), with the sender's
+ * fingerprint, session and connection exporter stamped (the receiver builds the pair binding
+ * from it). */
 static void route_peer(wzp_relay_core *c, wzp_member *from, wzp_signal *m) {
     uint8_t to[WZP_FINGERPRINT_SIZE];
     char fptext[WZP_FINGERPRINT_TEXT];
@@ -211,9 +213,12 @@ static void route_peer(wzp_relay_core *c, wzp_member *from, wzp_signal *m) {
     }
     b->present = true;
     b->len = 32;
+    m->u.peer_signal.from_session = from->ses->sid;
+    uint32_t to_session = m->u.peer_signal.to_session;
     size_t n = wzp_rooms_fanout_sessions(c->rooms, from->ses, c->fan, WZP__MAX_FANOUT);
     for (size_t i = 0; i < n; i++) {
-        if (sodium_memcmp(c->fan[i]->fingerprint, to, WZP_FINGERPRINT_SIZE) == 0) {
+        if (sodium_memcmp(c->fan[i]->fingerprint, to, WZP_FINGERPRINT_SIZE) == 0 &&
+            (to_session == 0 || c->fan[i]->sid == to_session)) {
             wzp__core_send(c, c->fan[i]->user, m);
         }
     }

@@ -377,6 +377,10 @@ int wzp_rooms_update_message(const wzp_rooms *r, const char *room, wzp_signal **
         wzp_fingerprint_format(s->fingerprint, fp);
         rc = wzp_signal_participants_add(&m->u.room_update.participants, fp,
                                          s->alias[0] ? s->alias : NULL, NULL);
+        if (rc == WZP_OK) {
+            m->u.room_update.participants.items[m->u.room_update.participants.count - 1].session =
+                s->sid;
+        }
     }
     if (rc != WZP_OK) {
         wzp_signal_free(m);

@@ -123,6 +123,7 @@ static wzp_signal *sample_signal(wzp_signal_type t, bool full) {
                                               full ? "Alice" : NULL, NULL));
         SAMPLE_OK(wzp_signal_participants_add(&m->u.room_update.participants, "cc:dd", "Bob",
                                               full ? "Relay B" : NULL));
+        m->u.room_update.participants.items[0].session = full ? UINT32_MAX : 0;
         break;
     case WZP_SIG_FEDERATION_HELLO:
         STR(m->u.federation_hello.tls_fingerprint, "01:02:03");
@@ -203,6 +204,10 @@ static wzp_signal *sample_signal(wzp_signal_type t, bool full) {
     case WZP_SIG_PEER_SIGNAL:
         STR(m->u.peer_signal.to_fingerprint, "27ba:36eb:371e:ea99:e7d0:ee57:3165:e50e");
         OPT(m->u.peer_signal.from_fingerprint, "518e:b935:62fa:9e34:e59c:28b6:7fc2:d384");
+        if (full) {
+            m->u.peer_signal.to_session = UINT32_MAX;
+            m->u.peer_signal.from_session = 0x04000002u;
+        }
         m->u.peer_signal.inner =
             sample_signal(full ? WZP_SIG_CALL_OFFER : WZP_SIG_KEY_CONFIRM, full);
         if (m->u.peer_signal.inner == NULL) {

@@ -1,6 +1,7 @@
 /* The relay's control plane over real QUIC on loopback: clients join rooms by SNI with a
  * connection-bound signature, RoomUpdate follows every join and leave, PeerSignal reaches only
- * the named member of the same room, and a forged registration is refused. */
+ * the named member (identity, and device when named) of the same room with the sender's identity
+ * and session stamped over whatever it claimed, and a forged registration is refused. */
 #include <uv.h>
 
 #include "relay_testutil.h"
@@ -18,6 +19,7 @@ typedef struct client {
     int last_count; /* from the latest RoomUpdate */
     int peer_signals;
     char peer_from[WZP_FINGERPRINT_TEXT];
+    uint32_t sid, peer_from_session; /* ours (MediaSession), the sender's of the PeerSignal */
 } client;
 
 typedef struct world {
@@ -52,11 +54,14 @@ static void on_signal(wzp_quic_conn *c, const uint8_t *json, size_t len, void *u
         } else {
             cl->acks_refused++;
         }
+    } else if (m->type == WZP_SIG_MEDIA_SESSION) {
+        cl->sid = m->u.media_session.session_id;
     } else if (m->type == WZP_SIG_ROOM_UPDATE) {
         cl->last_count = (int)m->u.room_update.count;
     } else if (m->type == WZP_SIG_PEER_SIGNAL) {
         cl->peer_signals++;
         snprintf(cl->peer_from, sizeof(cl->peer_from), "%s", m->u.peer_signal.from_fingerprint);
+        cl->peer_from_session = m->u.peer_signal.from_session;
         /* the relay stamped the sender's connection exporter: both ends derive one binding */
         assert_true(m->u.peer_signal.from_binding.present);
         assert_int_equal(m->u.peer_signal.from_binding.len, 32);
@@ -112,6 +117,11 @@ static void on_tick(uv_timer_t *t) {
             assert_int_equal(wzp_signal_set_str(&m->u.peer_signal.to_fingerprint, to), 0);
             m->u.peer_signal.inner = wzp_signal_new(WZP_SIG_KEY_CONFIRM);
             m->u.peer_signal.inner->u.key_confirm.mac.len = 32;
+            m->u.peer_signal.to_session = b->sid ^ 1; /* b's identity, another device: nobody */
+            relay_test_send(a->conn, m);
+            m->u.peer_signal.to_session = b->sid;
+            m->u.peer_signal.from_session = c->sid; /* a lie the relay overwrites */
+            assert_int_equal(wzp_signal_set_str(&m->u.peer_signal.from_fingerprint, to), 0);
             relay_test_send(a->conn, m);
             wzp_signal_free(m);
             g_w.step = 1;
@@ -168,6 +178,9 @@ static void test_rooms_join_update_route_and_refuse_forgeries(void **state) {
     char fp_a[WZP_FINGERPRINT_TEXT];
     wzp_fingerprint_format(a->id.fingerprint, fp_a);
     assert_string_equal(b->peer_from, fp_a); /* stamped by the relay */
+    assert_true(a->sid != 0);
+    assert_int_equal(b->peer_from_session, a->sid);
+    assert_int_equal(b->peer_signals, 1); /* the one for another device of b went nowhere */
     g_w.shutting_down = true;
     uv_timer_stop(&g_w.tick);
     uv_close((uv_handle_t *)&g_w.tick, NULL);

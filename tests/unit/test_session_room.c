@@ -6,7 +6,8 @@
  * whole chain: signed join, pairwise handshakes, sender keys (ratcheting every 100 frames here),
  * the quality loop, FEC, trunking at the relay, jitter buffers, the mix. Each member must hear the
  * other two tones at their frequency and level, and never its own; and the same seed must give the
- * same recordings, sample for sample.
+ * same recordings, sample for sample. The same room again with one person on two devices, and with
+ * a member who hangs up and dials in again, and with a member who stops talking.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -56,7 +57,15 @@ typedef struct sim_path {
     uint8_t secret[32]; /* both ends of one link: their "TLS exporter" */
 } sim_path;
 
+/* What happens in the room besides the call. */
+typedef struct scenario {
+    bool shared_identity;             /* members 1 and 2 are one person on two devices */
+    uint64_t leave_at_ms, back_at_ms; /* member 2 leaves, and comes back on a new connection */
+    uint64_t quiet_at_ms;             /* member 2 stops sending audio (stays in the room) */
+} scenario;
+
 typedef struct sim {
+    scenario sc;
     uint64_t now, rng;
     wzp_relay_core *core;
     wzp_identity id[N];
@@ -69,6 +78,8 @@ typedef struct sim {
     size_t nrec[N];
     uint64_t sent_samples[N];
     uint64_t lost, carried;
+    wzp_tier tier_when_quiet;
+    unsigned tier_changes_when_quiet; /* member 2's tier events after it stopped */
 } sim;
 
 static uint32_t rnd(sim *s) { /* xorshift64*: the network's own, from the seed */
@@ -190,9 +201,13 @@ static void media_tick(sim *s) {
         size_t fs = wzp_call_session_frame_samples(s->s[i]);
         uint64_t due = s->now * 48;
         int16_t pcm[WZP_MAX_FRAME_SAMPLES];
+        if (i == 2 && s->sc.quiet_at_ms != 0 && s->now >= s->sc.quiet_at_ms) {
+            fs = 0; /* it has stopped talking */
+        }
         while (fs > 0 && s->sent_samples[i] < due) {
             tone(pcm, fs, k_hz[i], TONE_AMP, s->sent_samples[i]);
-            assert_int_equal(wzp_call_session_push(s->s[i], pcm, fs, s->sent_samples[i] / 48), 0);
+            int rc = wzp_call_session_push(s->s[i], pcm, fs, s->sent_samples[i] / 48);
+            assert_int_equal(rc, wzp_call_session_joined(s->s[i]) ? WZP_OK : WZP_ERR_STATE);
             s->sent_samples[i] += fs;
         }
         wzp_call_session_tick(s->s[i], s->now);
@@ -225,7 +240,11 @@ static void start(sim *s, uint64_t seed) {
         s->to_relay[i].q = test_malloc(QUEUE * sizeof(item));
         s->to_member[i].q = test_malloc(QUEUE * sizeof(item));
         s->rec[i] = test_calloc(SAMPLES, sizeof(int16_t));
-        assert_int_equal(wzp_identity_generate(&s->id[i]), 0);
+        if (s->sc.shared_identity && i == 2) {
+            s->id[i] = s->id[1];
+        } else {
+            assert_int_equal(wzp_identity_generate(&s->id[i]), 0);
+        }
         wzp_call_session_config sc = wzp_call_session_default_config(&s->id[i]);
         sc.media.vad = sc.media.denoise = false; /* a tone is not noise */
         sc.rekey_frames = REKEY_AT;
@@ -244,21 +263,56 @@ static void stop(sim *s) {
         test_free(s->to_relay[i].q);
         test_free(s->to_member[i].q);
         test_free(s->rec[i]);
-        wzp_identity_wipe(&s->id[i]);
+        if (!(s->sc.shared_identity && i == 2)) {
+            wzp_identity_wipe(&s->id[i]);
+        }
     }
     wzp_relay_core_free(s->core);
     wzp_random_set(NULL);
 }
 
+/* Member `i` hangs up: the relay sees its connection go, and what was in flight is lost. */
+static void leave(sim *s, int i) {
+    wzp_relay_core_disconnect(s->core, s->m[i], "hung up", s->now);
+    wzp_call_session_path_down(s->s[i], 0);
+    s->to_relay[i].n = s->to_member[i].n = 0;
+}
+
+/* Member `i` dials in again: a new connection (new exporter), a new session at the relay. */
+static void come_back(sim *s, int i) {
+    uint8_t secret[32];
+    char sni[WZP_ROOM_SNI_TEXT];
+    wzp_room_sni("sim", 3, sni);
+    wzp_random_buf(secret, sizeof(secret));
+    path_init(s, &s->up[i], i, false, secret);
+    path_init(s, &s->down[i], i, true, secret);
+    assert_int_equal(wzp_relay_core_connect(s->core, sni, &s->down[i].base, 0, &s->m[i]), 0);
+    wzp_call_session_path_up(s->s[i], 0, s->now);
+}
+
 /* The call, in 1 ms steps: the members come in 100 ms apart. */
-static void run(sim *s, uint64_t seed) {
+static void run_scenario(sim *s, uint64_t seed, const scenario *sc) {
     memset(s, 0, sizeof(*s));
+    s->sc = *sc;
     start(s, seed);
     for (s->now = 0; s->now < SECONDS * 1000; s->now++) {
         for (int i = 0; i < N; i++) {
             if (s->now == (uint64_t)i * 100) {
                 wzp_call_session_path_up(s->s[i], 0, s->now); /* its handshake is done */
             }
+        }
+        if (sc->leave_at_ms != 0 && s->now == sc->leave_at_ms) {
+            leave(s, 2);
+        }
+        if (sc->back_at_ms != 0 && s->now == sc->back_at_ms) {
+            come_back(s, 2);
+        }
+        if (sc->quiet_at_ms != 0 && s->now == sc->quiet_at_ms) {
+            s->tier_when_quiet = wzp_call_session_tier(s->s[2]);
+        }
+        wzp_session_event ev;
+        while (sc->quiet_at_ms != 0 && wzp_call_session_next_event(s->s[2], &ev)) {
+            s->tier_changes_when_quiet += ev.type == WZP_EV_TIER && s->now > sc->quiet_at_ms;
         }
         deliver(s);
         if (s->now >= wzp_relay_core_next_tick(s->core)) {
@@ -268,6 +322,11 @@ static void run(sim *s, uint64_t seed) {
             media_tick(s);
         }
     }
+}
+
+static void run(sim *s, uint64_t seed) {
+    const scenario plain = {0};
+    run_scenario(s, seed, &plain);
 }
 
 /* dBFS of the `hz` component over `x` (a sine of amplitude A reads 20 log10(A)). */
@@ -318,6 +377,84 @@ static void test_three_members_hear_each_other_through_20pct_loss(void **state) 
     stop(&s);
 }
 
+/* Over the last `seconds` of every recording: each member hears the others' tones at their
+ * frequency and level, and never its own. */
+static void assert_everyone_hears_the_others(const sim *s, int seconds) {
+    for (int i = 0; i < N; i++) {
+        const int16_t *tail = s->rec[i] + SAMPLES - (size_t)seconds * 48000;
+        for (int j = 0; j < N; j++) {
+            double db = tone_dbfs(tail, (size_t)seconds * 48000, k_hz[j]);
+            print_message("member %d hears %.0f Hz at %.1f dBFS\n", i, k_hz[j], db);
+            if (j == i) {
+                assert_true(db < -50.0);
+            } else {
+                double hz = peak_frequency(tail, (size_t)seconds * 48000, k_hz[j] - 5, k_hz[j] + 5);
+                assert_true(fabs(hz - k_hz[j]) < 1.0);
+                assert_true(db > -14.5 && db < -8.5);
+            }
+        }
+    }
+}
+
+/* One person in the room on two devices (members 1 and 2 share an identity): the relay tells
+ * the devices apart by session, each device keys and hears the other, and everyone hears both. */
+static void test_one_identity_on_two_devices_is_two_members(void **state) {
+    (void)state;
+    static sim s;
+    const scenario sc = {.shared_identity = true};
+    run_scenario(&s, 11, &sc);
+    for (int i = 0; i < N; i++) {
+        wzp_peer_view v[N];
+        assert_int_equal(wzp_call_session_peers(s.s[i], v, N), N - 1);
+    }
+    assert_everyone_hears_the_others(&s, 4);
+    stop(&s);
+}
+
+/* A member hangs up and dials in again (a new session, a new pair binding): the others forget
+ * the old device, key with the new one and hear it again; it hears them. */
+static void test_a_member_who_leaves_and_comes_back_is_heard_again(void **state) {
+    (void)state;
+    static sim s;
+    const scenario sc = {.leave_at_ms = 3000, .back_at_ms = 4000};
+    run_scenario(&s, 12, &sc);
+    for (int i = 0; i < N; i++) {
+        wzp_peer_view v[2 * N];
+        size_t np = wzp_call_session_peers(s.s[i], v, 2 * N), present = 0;
+        for (size_t k = 0; k < np; k++) {
+            present += v[k].present;
+            assert_true(v[k].present ? v[k].ready && v[k].media_id != 0 : !v[k].ready);
+        }
+        /* the old device left the others' rooms (kept for its statistics); member 2 left the
+         * room itself, so it has the others twice: before and after */
+        assert_int_equal(present, N - 1);
+        assert_int_equal(np, i == 2 ? 2 * (N - 1) : N);
+    }
+    /* while it was away, the others did not hear it */
+    for (int i = 0; i < 2; i++) {
+        double away = tone_dbfs(s.rec[i] + 3300 * 48, 600 * 48, k_hz[2]);
+        print_message("member %d hears %.0f Hz at %.1f dBFS while member 2 is away\n", i, k_hz[2],
+                      away);
+        assert_true(away < -50.0);
+    }
+    assert_everyone_hears_the_others(&s, 4);
+    stop(&s);
+}
+
+/* Member 2 stops sending (the end of a tone, a pause): the others hear its silence and report
+ * 100% loss for a while -- which says nothing about its path, so its tier stays. */
+static void test_a_member_who_stops_talking_keeps_its_tier(void **state) {
+    (void)state;
+    static sim s;
+    const scenario sc = {.quiet_at_ms = 5000};
+    run_scenario(&s, 13, &sc);
+    print_message("member 2: tier %d when it stopped, %u tier changes after\n", s.tier_when_quiet,
+                  s.tier_changes_when_quiet);
+    assert_int_equal(s.tier_changes_when_quiet, 0);
+    assert_true(s.tier_when_quiet < WZP_TIER_CATASTROPHIC);
+    stop(&s);
+}
+
 static void test_room_is_deterministic_from_its_seed(void **state) {
     (void)state;
     static sim a, b;
@@ -339,6 +476,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_members_hear_each_other_through_20pct_loss),
         cmocka_unit_test(test_room_is_deterministic_from_its_seed),
+        cmocka_unit_test(test_one_identity_on_two_devices_is_two_members),
+        cmocka_unit_test(test_a_member_who_leaves_and_comes_back_is_heard_again),
+        cmocka_unit_test(test_a_member_who_stops_talking_keeps_its_tier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
