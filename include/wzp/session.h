@@ -31,6 +31,7 @@ extern "C" {
 #define WZP_SESSION_MAX_PATHS      4
 #define WZP_SESSION_FRAME          960   /* what one pull returns: 20 ms at 48 kHz */
 #define WZP_SESSION_FEEDBACK_MS    500   /* quality reports both ways: three worse ones in 1.5 s */
+#define WZP_SESSION_STEP_MIN_MS    400   /* a sender takes one tier step per report round */
 #define WZP_SESSION_REPORT_FRESH   3000  /* reports older than this no longer steer our tier */
 #define WZP_SESSION_PEER_ACTIVE_MS 10000 /* a sender heard this recently, now silent: 100% loss */
 #define WZP_SESSION_SIGNAL_MAX     16384 /* the largest message a session sends */

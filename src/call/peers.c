@@ -258,6 +258,7 @@ void wzp__peers_on_peer_signal(wzp_call_session *s, const wzp_signal *m, uint64_
     } else if (in->type == WZP_SIG_QUALITY_UPDATE) { /* how this member hears us */
         p->about_me = in->u.quality_update.report;
         p->about_me_at = now_ms;
+        wzp__session_follow_reports(s, now_ms);
     } else {
         on_handshake(s, p, in);
     }

@@ -254,10 +254,10 @@ void wzp_call_session_on_signal(wzp_call_session *s, unsigned id, const uint8_t 
     } else if (m->type == WZP_SIG_MEDIA_SESSION) {
         start_media(s, sp, m->u.media_session.session_id, now_ms);
     } else if (m->type == WZP_SIG_ROOM_UPDATE && room) {
-        wzp__session_event(s, WZP_EV_ROOM, now_ms, NULL, NULL)->count = m->u.room_update.count;
         if (!s->cfg.raw) {
-            wzp__peers_on_room_update(s, m, now_ms);
+            wzp__peers_on_room_update(s, m, now_ms); /* who came and who left, then how many */
         }
+        wzp__session_event(s, WZP_EV_ROOM, now_ms, NULL, NULL)->count = m->u.room_update.count;
     } else if (m->type == WZP_SIG_PEER_SIGNAL && room && !s->cfg.raw) {
         wzp__peers_on_peer_signal(s, m, now_ms);
     }
@@ -350,14 +350,20 @@ int wzp_call_session_send_media(wzp_call_session *s, const uint8_t *pkt, size_t 
 }
 
 /* Add `p`'s next 20 ms to `mix`: its frames are 20 or 40 ms, so decode as many as this 20 ms
- * needs and keep the rest. */
+ * needs and keep the rest. A member that left plays what it sent and then nothing: no concealment
+ * invents more of a voice that has gone. */
 static void mix_peer(wzp__peer *p, int32_t *mix) {
     size_t have = 0;
-    while (have < WZP_SESSION_FRAME) {
+    while (have < WZP_SESSION_FRAME && !p->drained) {
         if (p->pending_n == 0) {
             wzp_jb_kind kind;
             if (wzp_call_decoder_pull(p->dec, p->pending, &p->pending_n, &kind) != WZP_OK ||
                 p->pending_n == 0) {
+                break;
+            }
+            if (p->left && kind != WZP_JB_FRAME) {
+                p->drained = true;
+                p->pending_n = 0;
                 break;
             }
         }
@@ -432,43 +438,44 @@ static void report_to(wzp_call_session *s, wzp__peer *p, uint32_t rtt, uint64_t 
     }
 }
 
-/* Both halves of the quality loop, with no per-packet acknowledgement: reports to every member we
- * hear; then, as a sender, follow the worst fresh report any member sent us (a room sends one
- * stream to everyone: the weakest listener sets it) through the controller's hysteresis, adding
- * our own RTT to the relay; its FEC ratio (with the boost after a loss spike) goes to the encoder.
- * While we push no audio, and for reports from before we started again, there is nothing to
- * follow: a listener hearing nothing from us then hears our silence, not a broken path.
+/* The sending half of the quality loop: follow the worst fresh report any member sent us (a room
+ * sends one stream to everyone: the weakest listener sets it) through the controller's hysteresis,
+ * adding our own RTT to the relay. It runs as a report arrives, so a loss spike costs the sender
+ * three report intervals, not three intervals plus the phase of a timer of its own; a report that
+ * arrives within WZP_SESSION_STEP_MIN_MS of the last step waits for the next one (many listeners
+ * make one step per round, not one per listener). While we push no audio, and for reports from
+ * before we started again, there is nothing to follow: a listener hearing nothing from us then
+ * hears our silence, not a broken path.
  */
-static void quality_feedback(wzp_call_session *s, uint64_t now_ms) {
-    wzp__spath *room = wzp__session_room(s);
-    uint32_t rtt = room != NULL ? room->p->ops->rtt_ms(room->p) : 0;
-    bool sending = s->pushes != s->pushes_seen;
-    if (sending && !s->sending) {
-        s->sending_since_ms = now_ms;
-    }
-    s->sending = sending;
-    s->pushes_seen = s->pushes;
-    const wzp__peer *worst = NULL;
-    wzp_tier worst_tier = WZP_TIER_GOOD;
-    for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
-        wzp__peer *p = &s->peers[i];
-        if (!p->used || p->left || p->dec == NULL) {
-            continue;
-        }
-        report_to(s, p, rtt, now_ms);
-        if (sending && p->about_me_at != 0 && p->about_me_at >= s->sending_since_ms &&
-            now_ms - p->about_me_at <= WZP_SESSION_REPORT_FRESH) {
-            wzp_tier t = wzp_quality_classify(&p->about_me, WZP_NET_WIFI);
-            if (worst == NULL || t > worst_tier ||
-                (t == worst_tier && p->about_me.loss_pct > worst->about_me.loss_pct)) {
-                worst = p;
-                worst_tier = t;
-            }
-        }
-    }
-    if (s->enc == NULL || worst == NULL) {
+void wzp__session_follow_reports(wzp_call_session *s, uint64_t now_ms) {
+    if (s->enc == NULL || s->peers == NULL || !s->sending ||
+        now_ms - s->last_step_ms < WZP_SESSION_STEP_MIN_MS) {
         return;
     }
+    const wzp__peer *worst = NULL;
+    wzp_tier worst_tier = WZP_TIER_GOOD;
+    bool news = false;
+    for (size_t i = 0; i < WZP_SESSION_MAX_PEERS; i++) {
+        const wzp__peer *p = &s->peers[i];
+        if (!p->used || p->left || p->dec == NULL || p->about_me_at == 0 ||
+            p->about_me_at < s->sending_since_ms ||
+            now_ms - p->about_me_at > WZP_SESSION_REPORT_FRESH) {
+            continue;
+        }
+        news |= p->about_me_at > s->last_step_ms;
+        wzp_tier t = wzp_quality_classify(&p->about_me, WZP_NET_WIFI);
+        if (worst == NULL || t > worst_tier ||
+            (t == worst_tier && p->about_me.loss_pct > worst->about_me.loss_pct)) {
+            worst = p;
+            worst_tier = t;
+        }
+    }
+    if (!news) {
+        return; /* every step takes a report it has not taken before */
+    }
+    s->last_step_ms = now_ms;
+    wzp__spath *room = wzp__session_room(s);
+    uint32_t rtt = room != NULL ? room->p->ops->rtt_ms(room->p) : 0;
     wzp_quality_report r = worst->about_me;
     uint32_t path_rtt = wzp_quality_report_rtt_ms(&r) + rtt; /* them->relay + relay->us */
     r.rtt_4ms = (uint8_t)(path_rtt / 4 > 255 ? 255 : path_rtt / 4);
@@ -481,6 +488,30 @@ static void quality_feedback(wzp_call_session *s, uint64_t now_ms) {
         ev->rtt_ms = path_rtt;
     }
     wzp_call_encoder_set_fec_ratio(s->enc, wzp_quality_fec_ratio(&s->qctl, now_ms));
+}
+
+/* Every WZP_SESSION_FEEDBACK_MS, with no per-packet acknowledgement: are we sending; a report to
+ * every member we hear; any report the sending half has not taken yet; and the FEC ratio (with the
+ * boost after a loss spike, which decays with time) to the encoder. */
+static void quality_feedback(wzp_call_session *s, uint64_t now_ms) {
+    wzp__spath *room = wzp__session_room(s);
+    uint32_t rtt = room != NULL ? room->p->ops->rtt_ms(room->p) : 0;
+    bool sending = s->pushes != s->pushes_seen;
+    if (sending && !s->sending) {
+        s->sending_since_ms = now_ms;
+    }
+    s->sending = sending;
+    s->pushes_seen = s->pushes;
+    for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
+        wzp__peer *p = &s->peers[i];
+        if (p->used && !p->left && p->dec != NULL) {
+            report_to(s, p, rtt, now_ms);
+        }
+    }
+    wzp__session_follow_reports(s, now_ms);
+    if (s->enc != NULL) {
+        wzp_call_encoder_set_fec_ratio(s->enc, wzp_quality_fec_ratio(&s->qctl, now_ms));
+    }
 }
 
 /* Our sender key has sealed enough frames: one ratchet step (SPEC §5 "Rekey"). The key id moves

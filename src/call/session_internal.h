@@ -14,8 +14,9 @@
  * handshake, its sender key and the decoder of its media. */
 typedef struct wzp__peer {
     bool used;
-    bool left; /* no longer in the room: only its decoder (what it said, its statistics) stays,
-                * until the slot is needed */
+    bool left;    /* no longer in the room: only its decoder (what it said, its statistics) stays,
+                   * until the slot is needed */
+    bool drained; /* left, and played the last frame it sent: nothing more to mix */
     struct wzp_call_session *session;
     unsigned index;
     uint8_t fp[WZP_FINGERPRINT_SIZE];
@@ -60,6 +61,7 @@ struct wzp_call_session {
     wzp_call_encoder *enc;
     wzp_quality_ctl qctl;
     uint64_t last_feedback_ms;
+    uint64_t last_step_ms; /* the sender's tier controller last took a report then */
     /* are we sending: frames pushed, as seen at the last feedback round, and since when (reports
      * about us from before then describe our silence, not the path) */
     uint64_t pushes, pushes_seen, sending_since_ms;
@@ -102,6 +104,8 @@ void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, con
 /* We left the room: every peer has left for us (keys wiped, decoders kept for their statistics;
  * coming back starts afresh). */
 void wzp__peers_left_room(wzp_call_session *s);
+/* A member told us how it hears us: as a sender, follow the worst fresh report (session.c). */
+void wzp__session_follow_reports(wzp_call_session *s, uint64_t now_ms);
 /* Every peer forgotten, its keys wiped (the session ends). */
 void wzp__peers_free(wzp_call_session *s);
 

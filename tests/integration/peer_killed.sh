@@ -22,10 +22,10 @@ for _ in $(seq 300); do grep -q "(idle: .*) sessions=1" relay.out && break; slee
 cat relay.out b.out
 grep -q "left room=.* (idle: no media or keep-alive) sessions=1" relay.out
 echo "relay dropped the killed member after $(( $(date +%s) - KILLED )) s"
+for _ in $(seq 20); do [ "$(grep -c "room has 1 member" b.out)" -ge 1 ] && break; sleep 0.1; done
+tail -1 b.out | grep -q "room has 1 member(s)"   # the survivor was told
 A_FP=$(grep -o "new identity [0-9a-f:]*" a.out | cut -d' ' -f3)
-for _ in $(seq 20); do grep -q "$A_FP left" b.out && break; sleep 0.1; done
-tail -2 b.out | head -1 | grep -q "room has 1 member(s)"   # the survivor was told
-tail -1 b.out | grep -q "$A_FP left"                       # who left
+[ -n "$A_FP" ] && grep -q "$A_FP left" b.out      # and who left
 kill -0 "$B_PID"                                 # and is still in its call
 kill -TERM "$B_PID" "$RELAY_PID"
 wait "$RELAY_PID" || true

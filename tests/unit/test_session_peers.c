@@ -268,10 +268,89 @@ static void test_a_member_no_longer_listed_loses_its_keys(void **state) {
     teardown_world(&w);
 }
 
+/* A talks for `ms` (silence is audio too: it is pushed), its timers running every 20 ms. */
+static void talk(world *w, uint64_t ms) {
+    static const int16_t pcm[2 * WZP_SESSION_FRAME];
+    for (uint64_t end = w->now + ms; w->now < end;) {
+        w->now += 20;
+        size_t n = wzp_call_session_frame_samples(w->s);
+        assert_true(n > 0 && n <= 2 * WZP_SESSION_FRAME);
+        assert_int_equal(wzp_call_session_push(w->s, pcm, n, w->now), 0);
+        wzp_call_session_tick(w->s, w->now);
+    }
+}
+
+/* B tells A it hears A's media at `loss` percent. */
+static void report_from_b(world *w, double loss) {
+    wzp_signal *m = wzp_signal_new(WZP_SIG_QUALITY_UPDATE);
+    assert_non_null(m);
+    m->u.quality_update.report = wzp_quality_report_make(loss, 40, 5, 0);
+    m->u.quality_update.recommended_profile = *wzp_profile_get(WZP_PROFILE_CATASTROPHIC);
+    from_b(w, SID_B, m);
+}
+
+/* When, if ever, A said it sends another tier now (0: not yet), and which. */
+static uint64_t tier_change_at(world *w, wzp_tier *tier) {
+    wzp_session_event ev;
+    uint64_t at = 0;
+    while (wzp_call_session_next_event(w->s, &ev)) {
+        if (ev.type == WZP_EV_TIER && at == 0) {
+            at = ev.at_ms;
+            *tier = ev.tier;
+        }
+    }
+    return at;
+}
+
+/* B hears A at 50% loss, one report every 500 ms: A's controller goes down as the third arrives
+ * (a 500 ms timer of A's own used to add up to half a second: quality_lab saw 7.1 s, its limit
+ * 7.0); the encoder follows at its next block. */
+static void test_a_sender_steps_down_as_the_third_bad_report_arrives(void **state) {
+    (void)state;
+    static world w;
+    setup_world(&w);
+    key_from_b(&w, &w.sk, SID_B, SID_B); /* B is a member A sends to */
+    talk(&w, 1010);
+    wzp_tier tier = WZP_TIER_GOOD;
+    assert_int_equal(tier_change_at(&w, &tier), 0);
+    for (int k = 0; k < 2; k++) {
+        report_from_b(&w, 50.0);
+        talk(&w, 500);
+        assert_int_equal(tier_change_at(&w, &tier), 0);
+    }
+    report_from_b(&w, 50.0);
+    assert_int_equal(tier_change_at(&w, &tier), w.now); /* no timer ran in between */
+    assert_int_equal(tier, WZP_TIER_CATASTROPHIC);
+    talk(&w, 200);
+    assert_int_equal(wzp_call_session_tier(w.s), WZP_TIER_CATASTROPHIC);
+    teardown_world(&w);
+}
+
+/* Reports bunched together (several listeners, or one whose reports were held up) take one step
+ * per 400 ms, not one each: a burst of five bad reports does not move the tier. */
+static void test_bunched_reports_take_one_step(void **state) {
+    (void)state;
+    static world w;
+    setup_world(&w);
+    key_from_b(&w, &w.sk, SID_B, SID_B);
+    talk(&w, 1010);
+    for (int k = 0; k < 5; k++) {
+        report_from_b(&w, 50.0);
+        w.now += 10;
+    }
+    wzp_tier tier = WZP_TIER_GOOD;
+    assert_int_equal(tier_change_at(&w, &tier), 0);
+    talk(&w, 200);
+    assert_int_equal(wzp_call_session_tier(w.s), WZP_TIER_GOOD);
+    teardown_world(&w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_sender_key_for_another_members_media_is_refused),
         cmocka_unit_test(test_a_member_no_longer_listed_loses_its_keys),
+        cmocka_unit_test(test_a_sender_steps_down_as_the_third_bad_report_arrives),
+        cmocka_unit_test(test_bunched_reports_take_one_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

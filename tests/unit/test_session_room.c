@@ -430,12 +430,14 @@ static void test_a_member_who_leaves_and_comes_back_is_heard_again(void **state)
         assert_int_equal(present, N - 1);
         assert_int_equal(np, i == 2 ? 2 * (N - 1) : N);
     }
-    /* while it was away, the others did not hear it */
+    /* while it was away, the others did not hear it: its tone (-10 dBFS when there) is down to
+     * the floor that Codec2 1200 (CATASTROPHIC, where the links' loss takes member 1) leaves at
+     * 550 Hz from the distortion of member 1's 440 Hz tone: about -48 dBFS */
     for (int i = 0; i < 2; i++) {
         double away = tone_dbfs(s.rec[i] + 3300 * 48, 600 * 48, k_hz[2]);
         print_message("member %d hears %.0f Hz at %.1f dBFS while member 2 is away\n", i, k_hz[2],
                       away);
-        assert_true(away < -50.0);
+        assert_true(away < -40.0);
     }
     assert_everyone_hears_the_others(&s, 4);
     stop(&s);
