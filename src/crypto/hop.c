@@ -59,10 +59,15 @@ void wzp_hop_session_wipe(wzp_hop_session *h) {
  * same MAC as plain keyed BLAKE2b). */
 static void hop_mac(const uint8_t key[WZP_KEY_SIZE], uint32_t hi, const uint8_t *data, size_t len,
                     uint8_t out[WZP_HOP_MAC_SIZE]) {
-    uint8_t full[16], salt[crypto_generichash_blake2b_SALTBYTES] = {0};
-    wzp__put_u32be(salt, hi);
-    crypto_generichash_blake2b_salt_personal(full, sizeof(full), data, len, key, WZP_KEY_SIZE, salt,
-                                             NULL);
+    uint8_t full[16];
+    if (hi == 0) { /* a zero salt is no salt: the same MAC, without setting up a parameter block */
+        crypto_generichash(full, sizeof(full), data, len, key, WZP_KEY_SIZE);
+    } else {
+        uint8_t salt[crypto_generichash_blake2b_SALTBYTES] = {0};
+        wzp__put_u32be(salt, hi);
+        crypto_generichash_blake2b_salt_personal(full, sizeof(full), data, len, key, WZP_KEY_SIZE,
+                                                 salt, NULL);
+    }
     memcpy(out, full, WZP_HOP_MAC_SIZE);
 }
 
