@@ -107,7 +107,12 @@ static uint64_t full_counter(const wzp_replay_window *w, uint32_t low) {
     if (w->top == 0) {
         return low;
     }
-    uint64_t last = w->top - 1, hi = last >> 32, best = hi << 32 | low;
+    uint64_t last = w->top - 1;
+    uint32_t ahead = low - (uint32_t)last;
+    if (ahead < 0x80000000u && last + ahead >= last) {
+        return last + ahead; /* the usual case: at most 2^31 ahead, nearer than any other */
+    }
+    uint64_t hi = last >> 32, best = hi << 32 | low;
     uint64_t dist = best > last ? best - last : last - best;
     if (hi < UINT32_MAX) {
         uint64_t up = (hi + 1) << 32 | low;
