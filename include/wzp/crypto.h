@@ -206,9 +206,12 @@ WZP_MUST_CHECK int wzp_hs_on_answer(wzp_handshake *hs, const wzp_signal *answer,
  * caller gets NULL. Afterwards the handshake is ESTABLISHED. */
 WZP_MUST_CHECK int wzp_hs_on_confirm(wzp_handshake *hs, const wzp_signal *confirm,
                                      wzp_signal **reply);
-/* Only once ESTABLISHED: the two directional media keys, the 4-digit SAS, the peer. */
+/* Only once ESTABLISHED: the two directional media keys, the 4-digit SAS. */
 WZP_MUST_CHECK int wzp_hs_session_keys(const wzp_handshake *hs, wzp_session_keys *out);
 WZP_MUST_CHECK int wzp_hs_sas(const wzp_handshake *hs, unsigned *sas);
+/* The identity key that signed the peer's offer (callee) or answer (caller), as soon as that
+ * signature verified -- before anything is sent back, so a caller can refuse an identity it did
+ * not expect; that the peer also holds the session keys is known once ESTABLISHED. */
 WZP_MUST_CHECK int wzp_hs_peer(const wzp_handshake *hs, uint8_t sign_pk[WZP_KEY_SIZE]);
 const wzp_profile *wzp_hs_profile(const wzp_handshake *hs);
 

@@ -39,8 +39,9 @@ typedef struct wzp_relay_server_config {
     wzp_relay_config rooms;
     wzp_relay_tap_fn tap; /* optional */
     void *tap_user;
-    struct wzp_auth *auth; /* optional (wzp/auth.h): clients must present a featherChat token */
-    bool trunking;         /* batch what goes to each receiver that can take TrunkFrames */
+    struct wzp_auth *auth;    /* optional (wzp/auth.h): clients must present a featherChat token */
+    bool trunking;            /* batch what goes to each receiver that can take TrunkFrames */
+    const wzp_relay_lie *lie; /* NULL (tests only: wzp/relay_core.h) */
 } wzp_relay_server_config;
 
 typedef struct wzp_relay_server wzp_relay_server;
@@ -94,6 +95,7 @@ typedef struct wzp_relay_options {
     bool trunking;   /* batch forwarded packets per receiver into TrunkFrames */
     bool has_remote; /* forward mode: carry every client to this relay, host no rooms */
     wzp_relay_probe_target remote;
+    const wzp_relay_lie *lie; /* a test tool's, never a flag or key: NULL */
 } wzp_relay_options;
 
 void wzp_relay_options_default(wzp_relay_options *o);

@@ -51,6 +51,16 @@ typedef struct wzp_member wzp_member;
  * it to show that this is ciphertext the relay cannot open. NULL in production. */
 typedef void (*wzp_relay_tap_fn)(uint32_t sid, const uint8_t *pkt, size_t len, void *user);
 
+/* A lying relay, for tests only (tests/tools/lying_relay.c): `in` may rewrite every signal a
+ * member sends before the relay acts on it, `out` every signal as it goes to member session
+ * `to_sid` (a copy per receiver). What an operator who controls the relay can do; the clients'
+ * tests show it gains nothing. NULL in production: no flag or configuration key sets it. */
+typedef struct wzp_relay_lie {
+    void (*in)(void *user, uint32_t from_sid, wzp_signal *m);
+    void (*out)(void *user, uint32_t to_sid, wzp_signal *m);
+    void *user;
+} wzp_relay_lie;
+
 typedef struct wzp_relay_core_config {
     wzp_relay_config rooms;
     bool trunking; /* batch what goes to each receiver that can take TrunkFrames */
@@ -63,6 +73,7 @@ typedef struct wzp_relay_core_config {
     /* One line for the log (no newline); NULL: none. */
     void (*log)(void *user, const char *line);
     void *user;
+    const wzp_relay_lie *lie; /* NULL (tests only) */
 } wzp_relay_core_config;
 
 typedef struct wzp_relay_core_stats {

@@ -112,6 +112,8 @@ typedef enum wzp_session_event_type {
     WZP_EV_TIER,         /* we send `tier` now: `fingerprint` hears `loss_pct`, path RTT `rtt_ms` */
     WZP_EV_SEND_FAILED,  /* a signalling message could not be sent: `text` names it */
     WZP_EV_MEDIA_FAILED, /* the media chain could not start */
+    WZP_EV_PEER_REFUSED, /* a member's handshake proved another identity than the relay named
+                          * (`fingerprint`: the relay's; `text`: the key's): no keys either way */
 } wzp_session_event_type;
 
 typedef struct wzp_session_event {

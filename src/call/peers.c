@@ -103,10 +103,16 @@ void wzp__peer_send(wzp_call_session *s, wzp__peer *p, wzp_signal *inner) {
     wzp__session_send(s, m);
 }
 
-/* The lower fingerprint calls; two devices of one identity: the lower session id. */
+/* The lower relay session id calls. Not the lower fingerprint: the fingerprints are what a lying
+ * relay changes, and two sides that disagree on who calls would wait for each other for ever,
+ * with nothing signed that could show the lie; the session ids both see are the same. A relay
+ * that lists no sessions: the lower fingerprint. */
 static bool we_call(wzp_call_session *s, const wzp__peer *p) {
-    int c = memcmp(s->id.fingerprint, p->fp, WZP_FINGERPRINT_SIZE);
-    return c != 0 ? c < 0 : my_session(s) < p->sid;
+    uint32_t mine = my_session(s);
+    if (mine != 0 && p->sid != 0) {
+        return mine < p->sid;
+    }
+    return memcmp(s->id.fingerprint, p->fp, WZP_FINGERPRINT_SIZE) < 0;
 }
 
 static void start_call(wzp_call_session *s, wzp__peer *p) {
@@ -202,19 +208,52 @@ static void take_key(wzp_call_session *s, wzp__peer *p, const wzp_signal *m, uin
     }
 }
 
-static void on_handshake(wzp_call_session *s, wzp__peer *p, const wzp_signal *in) {
+/* The relay names a member by fingerprint; the handshake proves an identity key. A member is who
+ * its key proves, and only if that is who the relay named: otherwise the relay (or whoever wrote
+ * the offer) is putting one person in another's place, and the handshake ends here, both
+ * fingerprints said. True: the proof matches. */
+static bool proven(wzp_call_session *s, wzp__peer *p, uint64_t now_ms) {
+    uint8_t pk[WZP_KEY_SIZE], fp[WZP_FINGERPRINT_SIZE];
+    if (wzp_hs_peer(p->hs, pk) != WZP_OK) {
+        return false;
+    }
+    wzp_fingerprint_of(pk, fp);
+    if (sodium_memcmp(fp, p->fp, WZP_FINGERPRINT_SIZE) == 0) {
+        return true;
+    }
+    wzp_hs_free(p->hs);
+    p->hs = NULL;
+    p->refused = true;
+    char proved[WZP_FINGERPRINT_TEXT];
+    wzp_fingerprint_format(fp, proved);
+    wzp__session_event(s, WZP_EV_PEER_REFUSED, now_ms, p->fptext, proved);
+    return false;
+}
+
+static void on_handshake(wzp_call_session *s, wzp__peer *p, const wzp_signal *in, uint64_t now_ms) {
     wzp_signal *reply = NULL;
+    if (p->refused) {
+        return;
+    }
     switch (in->type) {
     case WZP_SIG_CALL_OFFER:
         if (p->hs == NULL && !we_call(s, p) &&
             wzp_hs_new(WZP_HS_CALLEE, &s->id, p->binding, &p->hs) == WZP_OK &&
             wzp_hs_on_offer(p->hs, in, wzp_profile_get(WZP_PROFILE_GOOD), 1, &reply) == WZP_OK) {
-            wzp__peer_send(s, p, reply);
+            if (proven(s, p, now_ms)) {
+                wzp__peer_send(s, p, reply);
+            } else {
+                wzp_signal_free(reply);
+            }
         }
         break;
     case WZP_SIG_CALL_ANSWER:
         if (p->hs != NULL && wzp_hs_on_answer(p->hs, in, &reply) == WZP_OK) {
-            wzp__peer_send(s, p, reply);
+            if (proven(s, p, now_ms)) {
+                wzp__peer_send(s, p, reply);
+            } else {
+                wzp_signal_free(reply);
+            }
         }
         break;
     case WZP_SIG_KEY_CONFIRM:
@@ -260,7 +299,7 @@ void wzp__peers_on_peer_signal(wzp_call_session *s, const wzp_signal *m, uint64_
         p->about_me_at = now_ms;
         wzp__session_follow_reports(s, now_ms);
     } else {
-        on_handshake(s, p, in);
+        on_handshake(s, p, in, now_ms);
     }
 }
 

@@ -24,6 +24,7 @@ typedef struct wzp__peer {
     bool has_binding;
     uint8_t binding[WZP_BINDING_SIZE];
     wzp_handshake *hs;
+    bool refused;  /* its handshake proved another identity than the relay named: never keyed */
     bool key_sent; /* our sender key went to it (this epoch, this ratchet step or earlier) */
     uint32_t sid;  /* its session id on the relay (names its media); 0: the relay did not say */
     bool has_key;  /* `key` is its sender key: `dec` exists */

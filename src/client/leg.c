@@ -67,6 +67,12 @@ static void write_events(wzp_leg *l) {
         case WZP_EV_MEDIA_FAILED:
             fprintf(err, "wzp-client: cannot start the audio pipeline\n");
             break;
+        case WZP_EV_PEER_REFUSED:
+            fprintf(err,
+                    "wzp-client: REFUSED a member: the relay calls it %s but its key proves %s "
+                    "(someone is putting one person in another's place); no keys exchanged\n",
+                    ev.fingerprint, ev.text);
+            break;
         case WZP_EV_JOINED:
             break;
         }

@@ -389,7 +389,8 @@ int wzp_hs_sas(const wzp_handshake *hs, unsigned *sas) {
 }
 
 int wzp_hs_peer(const wzp_handshake *hs, uint8_t sign_pk[WZP_KEY_SIZE]) {
-    if (hs->state != WZP_HS_ESTABLISHED) {
+    if (hs->state != WZP_HS_ANSWER_SENT && hs->state != WZP_HS_CONFIRM_SENT &&
+        hs->state != WZP_HS_ESTABLISHED) { /* no signed message of the peer verified yet */
         return WZP_ERR_STATE;
     }
     memcpy(sign_pk, hs->peer_sign_pk, WZP_KEY_SIZE);

@@ -12,8 +12,27 @@
 #include "relay/core_internal.h"
 #include "wzp/alloc.h"
 
+/* A lying relay's copy of `m` for `to` (tests only): NULL when there is no liar. */
+static wzp_signal *lie_out(wzp_relay_core *c, const wzp_member *to, const wzp_signal *m) {
+    wzp_signal *copy = NULL;
+    size_t n = 0;
+    if (c->cfg.lie == NULL || c->cfg.lie->out == NULL ||
+        wzp_signal_encode(m, c->json, sizeof(c->json), &n) != WZP_OK ||
+        wzp_signal_decode(c->json, n, &copy) != WZP_OK) {
+        return NULL;
+    }
+    c->cfg.lie->out(c->cfg.lie->user, to->ses != NULL ? to->ses->sid : 0, copy);
+    return copy;
+}
+
 void wzp__core_send(wzp_relay_core *c, wzp_member *to, const wzp_signal *m) {
-    if (wzp_path_send_message(to->path, m, c->json, sizeof(c->json)) != WZP_OK) {
+    wzp_signal *lie = lie_out(c, to, m);
+    if (lie != NULL) {
+        m = lie;
+    }
+    int rc = wzp_path_send_message(to->path, m, c->json, sizeof(c->json));
+    wzp_signal_free(lie);
+    if (rc != WZP_OK) {
         c->st.signals_dropped++;
         wzp__core_log(c, "wzp-relay: a signalling message was dropped (peer not reading)");
     }
@@ -284,6 +303,9 @@ void wzp_relay_core_on_signal(wzp_relay_core *c, wzp_member *m, wzp_signal *msg,
     wzp__client *cl = (wzp__client *)m;
     if (m->ses != NULL) {
         m->ses->last_seen_ms = now_ms;
+    }
+    if (c->cfg.lie != NULL && c->cfg.lie->in != NULL) {
+        c->cfg.lie->in(c->cfg.lie->user, m->ses != NULL ? m->ses->sid : 0, msg);
     }
     if (msg->type == WZP_SIG_REGISTER_PRESENCE && m->ses == NULL) {
         join(c, cl, msg, now_ms);

@@ -9,8 +9,7 @@
 #include "testutil.h"
 #include "wzp/session.h"
 
-#define SID_A  0x04000001u
-#define SID_B  0x04000002u
+#define SID_B  0x04000004u
 #define SID_C  0x04000003u
 #define OUTBOX 32
 
@@ -61,6 +60,8 @@ static const wzp_path_ops cap_ops = {cap_slot,   cap_commit, cap_signal,
 typedef struct world {
     capture path;
     wzp_identity a, b;
+    wzp_identity c; /* an impostor the relay may label as B */
+    uint32_t sid_a; /* A's relay session: the lower session id calls */
     wzp_call_session *s;
     wzp_handshake *hs_b;    /* B's end of the pairwise handshake with A */
     uint8_t b_exporter[32]; /* B's call-binding exporter, stamped by "the relay" */
@@ -83,7 +84,7 @@ static void from_b(world *w, uint32_t from, wzp_signal *inner) {
     assert_non_null(m);
     assert_int_equal(wzp_signal_set_str(&m->u.peer_signal.to_fingerprint, w->fp_a), 0);
     assert_int_equal(wzp_signal_set_str(&m->u.peer_signal.from_fingerprint, w->fp_b), 0);
-    m->u.peer_signal.to_session = SID_A;
+    m->u.peer_signal.to_session = w->sid_a;
     m->u.peer_signal.from_session = from;
     m->u.peer_signal.from_binding.present = true;
     m->u.peer_signal.from_binding.len = 32;
@@ -99,7 +100,7 @@ static void room_update(world *w, bool with_b) {
         wzp_signal_participants_add(&m->u.room_update.participants, w->fp_a, NULL, NULL), 0);
     assert_int_equal(wzp_signal_participants_add(&m->u.room_update.participants, c_fp, NULL, NULL),
                      0);
-    m->u.room_update.participants.items[0].session = SID_A;
+    m->u.room_update.participants.items[0].session = w->sid_a;
     m->u.room_update.participants.items[1].session = SID_C;
     if (with_b) {
         assert_int_equal(
@@ -123,11 +124,14 @@ static const wzp_signal *next_to_b(world *w, size_t *cursor) {
     return NULL;
 }
 
-/* A in the room, B's handshake ready to start. */
-static void open_world(world *w) {
+/* A in the room, B's handshake ready to start -- held by C's identity if `impostor` (the relay
+ * still names it B); B calls if `b_calls` (its relay session id is the lower). */
+static void open_world_as(world *w, bool impostor, bool b_calls) {
     memset(w, 0, sizeof(*w));
+    w->sid_a = b_calls ? SID_B + 1 : SID_B - 3;
     assert_int_equal(wzp_identity_generate(&w->a), 0);
     assert_int_equal(wzp_identity_generate(&w->b), 0);
+    assert_int_equal(wzp_identity_generate(&w->c), 0);
     wzp_fingerprint_format(w->a.fingerprint, w->fp_a);
     wzp_fingerprint_format(w->b.fingerprint, w->fp_b);
     randombytes_buf(w->b_exporter, sizeof(w->b_exporter));
@@ -141,7 +145,7 @@ static void open_world(world *w) {
     assert_int_equal(wzp_call_session_add_path(w->s, &w->path.base, &id), 0);
     wzp_call_session_path_up(w->s, 0, w->now);
     wzp_signal *ms = wzp_signal_new(WZP_SIG_MEDIA_SESSION);
-    ms->u.media_session.session_id = SID_A;
+    ms->u.media_session.session_id = w->sid_a;
     to_session(w, ms);
     wzp_signal *ack = wzp_signal_new(WZP_SIG_REGISTER_PRESENCE_ACK);
     ack->u.register_presence_ack.success = true;
@@ -150,9 +154,13 @@ static void open_world(world *w) {
     uint8_t a_exporter[32], binding[32];
     cap_export(&w->path.base, WZP_CALL_BINDING_EXPORTER, a_exporter);
     wzp_pair_binding(w->b_exporter, a_exporter, binding);
-    bool b_calls = memcmp(w->b.fingerprint, w->a.fingerprint, WZP_FINGERPRINT_SIZE) < 0;
-    assert_int_equal(wzp_hs_new(b_calls ? WZP_HS_CALLER : WZP_HS_CALLEE, &w->b, binding, &w->hs_b),
+    assert_int_equal(wzp_hs_new(b_calls ? WZP_HS_CALLER : WZP_HS_CALLEE, impostor ? &w->c : &w->b,
+                                binding, &w->hs_b),
                      0);
+}
+
+static void open_world(world *w) {
+    open_world_as(w, false, false);
 }
 
 static void teardown_world(world *w) {
@@ -164,10 +172,11 @@ static void teardown_world(world *w) {
     }
     wzp_identity_wipe(&w->a);
     wzp_identity_wipe(&w->b);
+    wzp_identity_wipe(&w->c);
 }
 
-/* B and A run the pairwise handshake, B answering whatever A sends. */
-static void handshake(world *w) {
+/* B and A run the pairwise handshake, B answering whatever A sends; B's end's state after. */
+static wzp_hs_state run_handshake(world *w) {
     size_t cursor = 0;
     const wzp_profile *good = wzp_profile_get(WZP_PROFILE_GOOD);
     room_update(w, true);
@@ -176,7 +185,7 @@ static void handshake(world *w) {
     assert_int_equal(in->type, WZP_SIG_PING);
     wzp_signal *hello = wzp_signal_new(WZP_SIG_PING);
     from_b(w, SID_B, hello);
-    if (memcmp(w->b.fingerprint, w->a.fingerprint, WZP_FINGERPRINT_SIZE) < 0) {
+    if (SID_B < w->sid_a) { /* B calls */
         wzp_signal *offer = NULL;
         assert_int_equal(wzp_hs_make_offer(w->hs_b, good, 1, NULL, &offer), 0);
         from_b(w, SID_B, offer);
@@ -196,7 +205,11 @@ static void handshake(world *w) {
             }
         }
     }
-    assert_int_equal(wzp_hs_get_state(w->hs_b), WZP_HS_ESTABLISHED);
+    return wzp_hs_get_state(w->hs_b);
+}
+
+static void handshake(world *w) {
+    assert_int_equal(run_handshake(w), WZP_HS_ESTABLISHED);
 }
 
 /* A and B with their pairwise channel up, and B's sender key made. */
@@ -345,12 +358,56 @@ static void test_bunched_reports_take_one_step(void **state) {
     teardown_world(&w);
 }
 
+/* The relay puts C in B's place: C's handshake goes out under B's fingerprint. Whichever side
+ * calls, A finds the signing key is C's, says so naming both, answers nothing more and sends no
+ * sender key. */
+static void impostor(bool b_calls) {
+    static world w;
+    open_world_as(&w, true, b_calls);
+    assert_int_not_equal(run_handshake(&w), WZP_HS_ESTABLISHED);
+    char fp_c[WZP_FINGERPRINT_TEXT];
+    wzp_fingerprint_format(w.c.fingerprint, fp_c);
+    wzp_session_event ev;
+    bool refused = false;
+    while (wzp_call_session_next_event(w.s, &ev)) {
+        assert_int_not_equal(ev.type, WZP_EV_PEER_READY);
+        if (ev.type == WZP_EV_PEER_REFUSED) {
+            assert_string_equal(ev.fingerprint, w.fp_b); /* who the relay said */
+            assert_string_equal(ev.text, fp_c);          /* who the key proves */
+            refused = true;
+        }
+    }
+    assert_true(refused);
+    for (size_t i = 0; i < w.path.nout; i++) {
+        const wzp_signal *m = w.path.out[i];
+        assert_false(m->type == WZP_SIG_PEER_SIGNAL &&
+                     m->u.peer_signal.inner->type == WZP_SIG_SENDER_KEY);
+        assert_false(m->type == WZP_SIG_PEER_SIGNAL &&
+                     m->u.peer_signal.inner->type == WZP_SIG_KEY_CONFIRM);
+    }
+    wzp_peer_view v[4];
+    assert_int_equal(ready_peers(&w, v), 0);
+    teardown_world(&w);
+}
+
+static void test_an_impostor_that_calls_is_refused(void **state) {
+    (void)state;
+    impostor(true);
+}
+
+static void test_an_impostor_that_answers_is_refused(void **state) {
+    (void)state;
+    impostor(false);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_sender_key_for_another_members_media_is_refused),
         cmocka_unit_test(test_a_member_no_longer_listed_loses_its_keys),
         cmocka_unit_test(test_a_sender_steps_down_as_the_third_bad_report_arrives),
         cmocka_unit_test(test_bunched_reports_take_one_step),
+        cmocka_unit_test(test_an_impostor_that_calls_is_refused),
+        cmocka_unit_test(test_an_impostor_that_answers_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
