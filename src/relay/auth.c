@@ -81,7 +81,11 @@ void wzp_auth_parse_reply(long http_status, const char *body, size_t len, wzp_au
     copy_str(out->fingerprint, sizeof(out->fingerprint),
              cJSON_GetObjectItemCaseSensitive(j, "fingerprint"));
     copy_str(out->alias, sizeof(out->alias), cJSON_GetObjectItemCaseSensitive(j, "alias"));
-    if (cJSON_IsTrue(valid)) {
+    if (cJSON_IsTrue(valid) && out->fingerprint[0] == '\0') {
+        /* a token that names nobody would admit anybody: fail closed */
+        snprintf(out->detail, sizeof(out->detail),
+                 "the auth server vouched for the token but named no identity");
+    } else if (cJSON_IsTrue(valid)) {
         out->result = WZP_AUTH_OK;
         snprintf(out->detail, sizeof(out->detail), "token accepted");
     } else {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # featherChat token auth against a real local HTTP server (tests/tools/auth_server.py): valid
-# tokens join and talk; invalid, expired, slow (beyond --auth-timeout), another identity's and
-# missing tokens are refused with their own log lines and counted in
+# tokens join and talk; invalid, expired, slow (beyond --auth-timeout), another identity's, one
+# vouched for but naming nobody, and missing tokens are refused with their own log lines and counted in
 # wzp_relay_auth_attempts_total; an auth server that is down refuses too. While dozens of
 # token checks hang on the slow server, the call in progress keeps its audio.
 set -euo pipefail
@@ -59,6 +59,7 @@ refused nope "token invalid: unknown token"
 refused expired "token expired"
 refused "slow:3:valid:$A:x" "no answer from the auth server in 1000 ms"
 refused "valid:$A:alice" "the token belongs to another identity"
+refused "valid::mallory" "the auth server vouched for the token but named no identity"
 refused "" "this relay needs a featherChat token"
 grep "wzp-relay: auth" relay.out | sort | uniq -c | sort -rn
 for r in ok:2 invalid:1 expired:1 mismatch:1 missing:1; do

@@ -144,6 +144,14 @@ static void test_auth_reply(void **state) {
     assert_int_equal(r.result, WZP_AUTH_ERROR);
     wzp_auth_parse_reply(200, "{\"valid\":tr", 11, &r);
     assert_int_equal(r.result, WZP_AUTH_ERROR);
+    /* valid, but for nobody: refused (it used to admit any identity) */
+    const char *nobody = "{\"valid\":true,\"alias\":\"x\"}";
+    wzp_auth_parse_reply(200, nobody, strlen(nobody), &r);
+    assert_int_equal(r.result, WZP_AUTH_ERROR);
+    assert_string_equal(r.detail, "the auth server vouched for the token but named no identity");
+    const char *empty = "{\"valid\":true,\"fingerprint\":\"\"}";
+    wzp_auth_parse_reply(200, empty, strlen(empty), &r);
+    assert_int_equal(r.result, WZP_AUTH_ERROR);
     assert_string_equal(wzp_auth_result_name(WZP_AUTH_TIMEOUT), "timeout");
 }
 
