@@ -173,7 +173,7 @@ static void reports(wzp_client_call *c, uint64_t now) {
 static void finish(wzp_client_call *c) {
     c->done = true;
     uv_timer_stop(c->tick);
-    wzp_leg_stopping(c->leg);
+    wzp_leg_stopping(c->leg, (double)(uv_now(c->loop) - c->start_ms) / 1000.0);
     if (c->cfg.on_done != NULL) {
         c->cfg.on_done(c->cfg.user, c);
     }

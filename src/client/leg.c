@@ -244,7 +244,16 @@ int wzp_leg_exit_code(const wzp_leg *l) {
     return l->exit_code;
 }
 
-void wzp_leg_stopping(wzp_leg *l) {
+void wzp_leg_stopping(wzp_leg *l, double waited_s) {
+    if (!l->stopping && !l->ended && l->exit_code == 0 && !wzp_call_session_joined(l->session)) {
+        if (l->cfg.status_line) {
+            fputs("\r\033[K", l->cfg.err);
+        }
+        fprintf(l->cfg.err,
+                "wzp-client: the call never started: no answer from the relay at %s in %.1f s\n",
+                l->cfg.relay, waited_s);
+        l->exit_code = 4;
+    }
     l->stopping = true;
 }
 

@@ -38,8 +38,9 @@ void wzp_leg_tick(wzp_leg *l, uint64_t now_ms);
 bool wzp_leg_ended(const wzp_leg *l);
 /* 0 while fine, 3 refused by the relay, 4 unreachable, certificate mismatch or connection lost. */
 int wzp_leg_exit_code(const wzp_leg *l);
-/* We are stopping on purpose: a closing connection is no news. */
-void wzp_leg_stopping(wzp_leg *l);
+/* We are stopping on purpose: a closing connection is no news. If the call never started (no
+ * join: the relay did not answer in `waited_s`), that is said, and the exit code is 4. */
+void wzp_leg_stopping(wzp_leg *l, double waited_s);
 /* The QUIC round-trip time to the relay (0 before the first sample). */
 uint32_t wzp_leg_rtt_ms(const wzp_leg *l);
 

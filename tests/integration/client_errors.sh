@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every way a call can fail to start ends with a clear message and its exit code:
 # a full room (3, "room full"), a relay that does not answer (4, "unreachable", after the 10 s
-# QUIC handshake timeout). (A certificate mismatch and an unreadable file: call_tones.sh;
+# QUIC handshake timeout; "the call never started" when --duration ends first: it exited 0). (A certificate mismatch and an unreadable file: call_tones.sh;
 # a changed certificate: tofu.sh.)
 set -euo pipefail
 RELAY=$1 CLIENT=$2
@@ -24,4 +24,8 @@ run_rc "$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 30 "$ADDR"
 cat c.out
 echo "gave up after $(( $(date +%s) - START )) s"
 [ "$RC" = 4 ] && grep -q "the relay at $ADDR is unreachable" c.out
+# a call shorter than the handshake timeout: not a silent success
+run_rc "$CLIENT" --relay-fp "$FP" --identity b.id --room x --duration 1 "$ADDR" > d.out 2>&1
+cat d.out
+[ "$RC" = 4 ] && grep -q "the call never started: no answer from the relay at $ADDR in 1.0 s" d.out
 echo "client errors: ok"
