@@ -288,9 +288,21 @@ static pid_t spawn_relay(const char *self_dir, const char *tmp, unsigned n, unsi
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    char *argv[] = {bin, "--listen",         "127.0.0.1:0", "--identity",
-                    id,  "--max-sessions",   sessions,      "--max-per-room",
-                    per, "--metrics-listen", "127.0.0.1:0", NULL};
+    /* every bench client comes from 127.0.0.1: no per-address limit */
+    char *argv[] = {bin,
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--identity",
+                    id,
+                    "--max-sessions",
+                    sessions,
+                    "--max-per-room",
+                    per,
+                    "--metrics-listen",
+                    "127.0.0.1:0",
+                    "--max-per-address",
+                    "0",
+                    NULL};
     pid_t pid = -1;
     int rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);

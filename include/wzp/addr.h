@@ -25,6 +25,8 @@ WZP_MUST_CHECK int wzp_addr_parse(const char *text, struct sockaddr_storage *out
 socklen_t wzp_addr_len(const struct sockaddr *a);
 /* Same family, address and port. */
 bool wzp_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+/* Same family and address, whatever the ports (one host, or one NAT). */
+bool wzp_addr_same_host(const struct sockaddr *a, const struct sockaddr *b);
 /* `*out` becomes `a` (zero-padded past its length). */
 void wzp_addr_copy(struct sockaddr_storage *out, const struct sockaddr *a);
 /* The port (host order) of an AF_INET or AF_INET6 address; 0 for anything else. */

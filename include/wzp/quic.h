@@ -31,6 +31,7 @@ extern "C" {
 #define WZP_QUIC_KEEPALIVE_MS    5000
 #define WZP_QUIC_IDLE_TIMEOUT_MS 30000
 #define WZP_QUIC_MAX_CONNS       1024
+#define WZP_QUIC_MAX_PER_HOST    64           /* one address cannot hold the whole table */
 #define WZP_QUIC_SEND_BUFFER     (256 * 1024) /* unacknowledged signalling bytes per connection */
 #define WZP_QUIC_SERVER_SOCKBUF  (4 * 1024 * 1024) /* accepting endpoints' UDP buffers */
 #define WZP_QUIC_LINGER_MS       2000 /* a closed connection waits this long for its last signals */
@@ -66,6 +67,9 @@ typedef struct wzp_quic_config {
      * same address; `retry_always` asks that of every client. */
     uint32_t retry_above;
     bool retry_always;
+    /* Connections one host (IP address, any port) may hold at once; a new one beyond is dropped
+     * (counted). 0: WZP_QUIC_MAX_PER_HOST; UINT32_MAX: no limit. */
+    uint32_t max_per_host;
     /* Forward mode: datagrams for a virtual address (wzp_virtual_addr_is) never touch the
      * socket; they are handed here (the remote relay sends to clients behind a link). */
     void (*virtual_send)(const struct sockaddr *to, const uint8_t *data, size_t len, void *user);
@@ -104,6 +108,7 @@ wzp_demux_kind wzp_demux_classify(const uint8_t *data, size_t len);
 typedef struct wzp_quic_stats {
     size_t connections, handshaking; /* now */
     uint64_t retries_sent, retry_tokens_refused;
+    uint64_t refused_per_host; /* new connections beyond max_per_host */
     uint64_t resets_sent, resets_suppressed, resets_received;
     uint64_t datagrams_received, recv_batches; /* recv_batches: recvmmsg calls that returned data */
     uint64_t datagrams_other; /* dropped by the demultiplexer (empty, STUN: no NAT checks yet) */

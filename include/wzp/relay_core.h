@@ -37,6 +37,9 @@ extern "C" {
 #define WZP_RELAY_ANNOUNCE_MS     50          /* RoomUpdates coalesce: a burst of joins costs one */
 #define WZP_RELAY_PROBE_ECHOES_S  10          /* a prober sends 1/s: more is not probing */
 
+#define WZP_RELAY_JOIN_DEADLINE_MS 10000 /* a connection with no session by then is closed */
+#define WZP_RELAY_PER_ADDRESS      16    /* sessions one IP address may hold (half in one room) */
+
 typedef enum wzp_member_role {
     WZP_MEMBER_CLIENT, /* a member of a room */
     WZP_MEMBER_PROBE,  /* another relay measuring us */
@@ -74,10 +77,15 @@ typedef struct wzp_relay_core_config {
     void (*log)(void *user, const char *line);
     void *user;
     const wzp_relay_lie *lie; /* NULL (tests only) */
+    /* Sessions members from one IP address may hold, and half of that in one room (0:
+     * WZP_RELAY_PER_ADDRESS; UINT32_MAX: no limit): one address cannot fill the relay or a room. */
+    uint32_t max_per_address;
 } wzp_relay_core_config;
 
 typedef struct wzp_relay_core_stats {
     uint64_t media_in, media_out, media_refused, keepalives, expired;
+    uint64_t join_deadline;    /* connections closed for not joining in time */
+    uint64_t join_per_address; /* joins refused: their address held its share already */
     uint64_t media_bytes_in, media_bytes_out, joins, leaves;
     uint64_t join_refused[4];                 /* relay full, room full, bad signature, other */
     uint64_t vouched_joins, vouch_mismatches; /* joins featherChat vouched for; for another id */

@@ -31,6 +31,21 @@ bool wzp_addr_equal(const struct sockaddr *a, const struct sockaddr *b) {
     return false;
 }
 
+bool wzp_addr_same_host(const struct sockaddr *a, const struct sockaddr *b) {
+    if (a->sa_family != b->sa_family) {
+        return false;
+    }
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+    }
+    return false;
+}
+
 unsigned wzp_addr_port(const struct sockaddr *a) {
     if (a->sa_family == AF_INET) {
         return ntohs(((const struct sockaddr_in *)(const void *)a)->sin_port);

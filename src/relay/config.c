@@ -179,6 +179,11 @@ static int apply_key(const cfg_ctx *c, const config_setting_t *s, wzp_relay_opti
         o->rooms.max_per_room = (unsigned)v;
         return rc;
     }
+    if (strcmp(name, "max_per_address") == 0) {
+        rc = get_uint(c, s, 0, WZP_QUIC_MAX_CONNS, &v);
+        o->max_per_address = v == 0 ? UINT32_MAX : (uint32_t)v;
+        return rc;
+    }
     if (strcmp(name, "session_idle") == 0) {
         rc = get_uint(c, s, 2 * WZP_MEDIA_KEEPALIVE_MS / 1000, 600, &v);
         o->rooms.idle_ms = (uint32_t)v * 1000;

@@ -80,7 +80,6 @@ static int link_slot(const wzp_relay_core *c) {
 
 int wzp_relay_core_connect(wzp_relay_core *c, const char *sni, wzp_path *path, uint64_t now_ms,
                            wzp_member **out) {
-    (void)now_ms;
     wzp_member_role role = strcmp(sni, WZP_PROBE_SNI) == 0  ? WZP_MEMBER_PROBE
                            : strcmp(sni, WZP_LINK_SNI) == 0 ? WZP_MEMBER_LINK
                                                             : WZP_MEMBER_CLIENT;
@@ -95,6 +94,7 @@ int wzp_relay_core_connect(wzp_relay_core *c, const char *sni, wzp_path *path, u
     m->role = role;
     m->core = c;
     m->path = path;
+    m->connected_ms = now_ms;
     m->next = c->members;
     if (c->members != NULL) {
         c->members->prev = m;
@@ -380,8 +380,19 @@ static void flush_trunks(wzp_relay_core *c, uint64_t now_ms) {
 }
 
 /* Members with no authentic media, keep-alive or signal for idle_ms are gone (killed, unplugged,
- * or their path died) even if their transport has not noticed yet: their connections close. */
+ * or their path died) even if their transport has not noticed yet: their connections close. So
+ * do connections that never joined (a client) or started their session (a relay) in
+ * WZP_RELAY_JOIN_DEADLINE_MS: an idle connection holds a slot someone else could use. */
 static void sweep(wzp_relay_core *c, uint64_t now_ms) {
+    for (wzp_member *m = c->members, *next; m != NULL; m = next) {
+        next = m->next; /* a path may close at once, and take its member with it */
+        if (m->ses == NULL && m->connected_ms != UINT64_MAX &&
+            now_ms - m->connected_ms >= WZP_RELAY_JOIN_DEADLINE_MS) {
+            m->connected_ms = UINT64_MAX; /* asked once: its close is on its way */
+            c->st.join_deadline++;
+            m->path->ops->close(m->path, "no join in time");
+        }
+    }
     uint32_t idle[64];
     size_t n = wzp_rooms_idle(c->rooms, now_ms, idle, 64);
     for (size_t i = 0; i < n; i++) {

@@ -27,6 +27,7 @@ struct wzp_member {
     wzp_relay_core *core;
     void *user;
     char room[WZP_ROOM_NAME_MAX + 1];
+    uint64_t connected_ms;   /* a member with no session WZP_RELAY_JOIN_DEADLINE_MS after goes */
     wzp_member *prev, *next; /* every member of the core */
 };
 

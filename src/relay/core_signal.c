@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "relay/core_internal.h"
+#include "wzp/addr.h"
 #include "wzp/alloc.h"
 
 /* A lying relay's copy of `m` for `to` (tests only): NULL when there is no liar. */
@@ -140,6 +141,24 @@ static const char *join_error(int rc) {
     }
 }
 
+/* Has `mb`'s address as many sessions as one address may (or half of that in its room)? */
+static bool address_full(const wzp_relay_core *c, const wzp_member *mb) {
+    uint32_t cap = c->cfg.max_per_address != 0 ? c->cfg.max_per_address : WZP_RELAY_PER_ADDRESS;
+    uint32_t all = 0, room = 0, room_cap = cap / 2 > 0 ? cap / 2 : 1;
+    if (cap == UINT32_MAX) {
+        return false;
+    }
+    const struct sockaddr *from = (const struct sockaddr *)&mb->path->remote;
+    for (const wzp_member *m = c->members; m != NULL; m = m->next) {
+        if (m->ses != NULL && m->role == WZP_MEMBER_CLIENT &&
+            wzp_addr_same_host((const struct sockaddr *)&m->path->remote, from)) {
+            all++;
+            room += strcmp(m->room, mb->room) == 0;
+        }
+    }
+    return all >= cap || room >= room_cap;
+}
+
 /* The token featherChat vouched for must be this identity's: its fingerprint is checked against
  * the key that just signed this connection's join. */
 static bool vouch_matches(wzp_relay_core *c, wzp__client *cl,
@@ -181,6 +200,14 @@ static void join(wzp_relay_core *c, wzp__client *cl, const wzp_signal *m, uint64
     c->st.vouched_joins += rc == WZP_OK && cl->vouched;
     const char *alias = cl->vouch_alias[0] ? cl->vouch_alias : m->u.register_presence.alias;
     uint32_t sid = 0;
+    if (rc == WZP_OK && address_full(c, mb)) {
+        c->st.join_per_address++;
+        wzp__core_log(c, "wzp-relay: join refused: too many sessions from one address room=%.12s",
+                      mb->room);
+        send_ack(c, mb, "too many sessions from your address");
+        mb->path->ops->close(mb->path, "too many sessions from one address");
+        return;
+    }
     if (rc == WZP_OK) {
         rc = wzp_rooms_join(c->rooms, mb->room, fp, alias, mb, now_ms, &sid);
     }

@@ -32,6 +32,12 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_idle_expired_total", "counter",
                     "Members dropped for silence (no media, keep-alive or signal).");
     wzp_prom_sample_u64(p, "wzp_relay_idle_expired_total", NULL, st.expired);
+    wzp_prom_family(p, "wzp_relay_join_per_address_total", "counter",
+                    "Joins refused: their IP address held its share of sessions already.");
+    wzp_prom_sample_u64(p, "wzp_relay_join_per_address_total", NULL, st.join_per_address);
+    wzp_prom_family(p, "wzp_relay_join_deadline_total", "counter",
+                    "Connections closed for not joining within the deadline.");
+    wzp_prom_sample_u64(p, "wzp_relay_join_deadline_total", NULL, st.join_deadline);
     static const char *const refused[] = {"relay_full", "room_full", "bad_signature", "other"};
     wzp_prom_family(p, "wzp_relay_join_refused_total", "counter", "Joins refused, by reason.");
     for (size_t i = 0; i < 4; i++) {
@@ -73,6 +79,9 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_quic_retries_total", "counter",
                     "Retry packets sent under handshake load.");
     wzp_prom_sample_u64(p, "wzp_relay_quic_retries_total", NULL, q.retries_sent);
+    wzp_prom_family(p, "wzp_relay_per_address_refused_total", "counter",
+                    "New connections dropped: their IP address held its limit already.");
+    wzp_prom_sample_u64(p, "wzp_relay_per_address_refused_total", NULL, q.refused_per_host);
     wzp_prom_family(p, "wzp_relay_quic_stateless_resets_total", "counter",
                     "Stateless resets sent for unknown connections.");
     wzp_prom_sample_u64(p, "wzp_relay_quic_stateless_resets_total", NULL, q.resets_sent);

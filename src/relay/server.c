@@ -218,8 +218,9 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
     s->timer_at = UINT64_MAX;
     static const double hs_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     wzp_histogram_init(&s->handshake, hs_bounds, sizeof(hs_bounds) / sizeof(hs_bounds[0]));
-    wzp_relay_core_config cc = {cfg->rooms,   cfg->trunking, cfg->tap, cfg->tap_user,
-                                link_deliver, log_line,      s,        cfg->lie};
+    wzp_relay_core_config cc = {cfg->rooms,          cfg->trunking, cfg->tap, cfg->tap_user,
+                                link_deliver,        log_line,      s,        cfg->lie,
+                                cfg->max_per_address};
     int rc = wzp_tls_identity_from_seed(cfg->seed, &s->tls);
     if (rc == WZP_OK) {
         rc = wzp_relay_core_new(&cc, &s->core);
@@ -230,6 +231,10 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
             .identity = s->tls,
             .cb = {s, on_established, on_signal, on_closed, on_datagram},
             .virtual_send = virtual_send,
+            /* connections, joined or not: four times the sessions one address may hold */
+            .max_per_host = cfg->max_per_address == UINT32_MAX ? UINT32_MAX
+                            : cfg->max_per_address != 0        ? 4 * cfg->max_per_address
+                                                               : 4 * WZP_RELAY_PER_ADDRESS,
         };
         rc = wzp_quic_endpoint_new(loop, &qc, &s->ep);
     }

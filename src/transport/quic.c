@@ -598,12 +598,26 @@ static void send_retry(wzp_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const str
     }
 }
 
+/* Does `from`'s host hold as many connections as one host may? */
+static bool host_full(const wzp_quic_endpoint *ep, const struct sockaddr *from) {
+    uint32_t cap = ep->cfg.max_per_host != 0 ? ep->cfg.max_per_host : WZP_QUIC_MAX_PER_HOST;
+    uint32_t n = 0;
+    for (const wzp_quic_conn *c = ep->conns; c != NULL && n < cap; c = c->next) {
+        n += wzp_addr_same_host((const struct sockaddr *)&c->remote, from);
+    }
+    return n >= cap;
+}
+
 /* A packet for no known connection: a server accepts a new one from a client Initial. */
 static void accept_conn(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                         const struct sockaddr *from, socklen_t from_len) {
     ngtcp2_pkt_hd hd;
     if (ep->server_cred == NULL || ngtcp2_accept(&hd, data, len) != 0) {
         return; /* not an Initial we can take: drop it */
+    }
+    if (host_full(ep, from)) {
+        ep->stats.refused_per_host++; /* one address cannot take every slot */
+        return;
     }
     ngtcp2_cid odcid = hd.dcid; /* the DCID of the client's very first Initial */
     bool retried = false;
