@@ -36,7 +36,14 @@ extern "C" {
 #define WZP_HOP_EXPORTER_LABEL "EXPORTER-wzp-media-hop"
 #define WZP_HOP_SID_FIRST      0x04000000u /* session ids: first byte 0x04 .. 0x3F */
 #define WZP_HOP_SID_LAST       0x3FFFFFFFu
-#define WZP_MEDIA_KEEPALIVE_MS 1000 /* a member with nothing to send proves it is alive */
+/* Path validation inside the hop (docs/PROTOCOL.md §10): an authentic datagram from a new address
+ * makes the relay send that address a challenge, payload {0x81, 8 random bytes}; the member's
+ * session answers {0x82, the same 8 bytes} from where it received it, and only then does the
+ * relay send the member's media there. Nine bytes: no media packet is that short. */
+#define WZP_HOP_CHALLENGE       0x81
+#define WZP_HOP_CHALLENGE_REPLY 0x82
+#define WZP_HOP_CHALLENGE_SIZE  9
+#define WZP_MEDIA_KEEPALIVE_MS  1000 /* a member with nothing to send proves it is alive */
 
 typedef struct wzp_hop_keys {
     uint8_t client_to_relay[WZP_KEY_SIZE];

@@ -39,6 +39,7 @@ extern "C" {
 
 #define WZP_RELAY_JOIN_DEADLINE_MS 10000 /* a connection with no session by then is closed */
 #define WZP_RELAY_PER_ADDRESS      16    /* sessions one IP address may hold (half in one room) */
+#define WZP_RELAY_CHALLENGE_MS     250   /* at most one path challenge per member this often */
 
 typedef enum wzp_member_role {
     WZP_MEMBER_CLIENT, /* a member of a room */
@@ -84,8 +85,9 @@ typedef struct wzp_relay_core_config {
 
 typedef struct wzp_relay_core_stats {
     uint64_t media_in, media_out, media_refused, keepalives, expired;
-    uint64_t join_deadline;    /* connections closed for not joining in time */
-    uint64_t join_per_address; /* joins refused: their address held its share already */
+    uint64_t join_deadline;     /* connections closed for not joining in time */
+    uint64_t join_per_address;  /* joins refused: their address held its share already */
+    uint64_t challenges, roams; /* path validation: challenges sent; moves it confirmed */
     uint64_t media_bytes_in, media_bytes_out, joins, leaves;
     uint64_t join_refused[4];                 /* relay full, room full, bad signature, other */
     uint64_t vouched_joins, vouch_mismatches; /* joins featherChat vouched for; for another id */

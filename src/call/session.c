@@ -294,6 +294,16 @@ void wzp_call_session_on_datagram(wzp_call_session *s, unsigned id, const uint8_
         return;
     }
     s->st.datagrams_received++;
+    if (plen == WZP_HOP_CHALLENGE_SIZE && pkt[0] == WZP_HOP_CHALLENGE) {
+        /* the relay checks we are where our datagrams now come from: the token goes back the
+         * way we send (a new address after a NAT rebinding or a network change) */
+        uint8_t reply[WZP_HOP_CHALLENGE_SIZE];
+        memcpy(reply, pkt, sizeof(reply));
+        reply[0] = WZP_HOP_CHALLENGE_REPLY;
+        send_datagram(sp, reply, sizeof(reply));
+        s->st.challenges_answered++;
+        return;
+    }
     if (pkt[0] & TRUNK_MARK) { /* a TrunkFrame: several senders' packets, each named by 16 bits */
         wzp_trunk_entry ent[WZP_TRUNK_MAX_ENTRIES];
         size_t n = 0;

@@ -6,12 +6,14 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "proto/bytes.h"
 #include "relay/core_internal.h"
 #include "wzp/addr.h"
 #include "wzp/alloc.h"
+#include "wzp/random.h"
 
 void wzp__core_log(wzp_relay_core *c, const char *fmt, ...) {
     if (c->cfg.log == NULL) {
@@ -191,6 +193,46 @@ static void follow(wzp_member *m, const struct sockaddr *from) {
     }
 }
 
+/* A client's authentic datagram came from `from`, not from where its media goes: perhaps it
+ * moved (a new network, a NAT's new port), perhaps someone on the path re-sent a copy from
+ * elsewhere. Its media stays where it was; `from` gets a challenge only the member can answer
+ * (sealed with its hop key), at most one per WZP_RELAY_CHALLENGE_MS: all a copier ever gets. */
+static void challenge(wzp_relay_core *c, wzp_member *m, const struct sockaddr *from,
+                      uint64_t now_ms) {
+    if (m->challenged_ms != 0 && now_ms - m->challenged_ms < WZP_RELAY_CHALLENGE_MS) {
+        return;
+    }
+    m->challenged_ms = now_ms != 0 ? now_ms : 1;
+    wzp_addr_copy(&m->pending, from);
+    wzp_random_buf(m->token, sizeof(m->token));
+    uint8_t msg[WZP_HOP_CHALLENGE_SIZE] = {WZP_HOP_CHALLENGE};
+    memcpy(msg + 1, m->token, sizeof(m->token));
+    wzp_path *p = m->path;
+    struct sockaddr_storage home = p->remote; /* this one datagram goes to `from` */
+    wzp_addr_copy(&p->remote, from);
+    size_t out = 0;
+    uint8_t *slot = p->ops->datagram_slot(p);
+    if (wzp_hop_seal(&m->hop.tx, msg, sizeof(msg), slot, p->mtu, &out) != WZP_OK) {
+        out = 0;
+    }
+    p->ops->datagram_commit(p, out);
+    p->remote = home;
+    c->st.challenges += out > 0;
+}
+
+/* The answer to a challenge: from the challenged address, with its token, it moves the member. */
+static void challenge_reply(wzp_relay_core *c, wzp_member *m, const uint8_t *pkt,
+                            const struct sockaddr *from) {
+    if (m->challenged_ms == 0 || !wzp_addr_equal((const struct sockaddr *)&m->pending, from) ||
+        sodium_memcmp(pkt + 1, m->token, sizeof(m->token)) != 0) {
+        return;
+    }
+    wzp_addr_copy(&m->path->remote, from);
+    m->challenged_ms = 0;
+    sodium_memzero(m->token, sizeof(m->token));
+    c->st.roams++;
+}
+
 /* Send `cl`'s trunk frame: one hop datagram instead of `count`. */
 static void trunk_flush(wzp_relay_core *c, wzp__client *cl) {
     uint16_t entries = cl->packer.count;
@@ -279,8 +321,14 @@ static void client_datagram(wzp_relay_core *c, wzp_member *m, const uint8_t *dat
     }
     c->st.media_in++;
     c->st.media_bytes_in += len;
-    follow(m, from);
     m->ses->last_seen_ms = now_ms;
+    if (plen == WZP_HOP_CHALLENGE_SIZE && pkt[0] == WZP_HOP_CHALLENGE_REPLY) {
+        challenge_reply(c, m, pkt, from); /* for the relay alone: never forwarded */
+        return;
+    }
+    if (!wzp_addr_equal((const struct sockaddr *)&m->path->remote, from)) {
+        challenge(c, m, from, now_ms); /* its media is forwarded; its return path stays */
+    }
     if (plen == 0) {
         c->st.keepalives++; /* a member with nothing to say is alive: nothing to forward */
         return;

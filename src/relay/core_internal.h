@@ -29,6 +29,11 @@ struct wzp_member {
     char room[WZP_ROOM_NAME_MAX + 1];
     uint64_t connected_ms;   /* a member with no session WZP_RELAY_JOIN_DEADLINE_MS after goes */
     wzp_member *prev, *next; /* every member of the core */
+    /* path validation: the address an authentic datagram came from, challenged at this time
+     * (0: none pending) with this token; it becomes the path's remote when answered from there */
+    struct sockaddr_storage pending;
+    uint64_t challenged_ms;
+    uint8_t token[WZP_HOP_CHALLENGE_SIZE - 1];
 };
 
 typedef struct wzp__client {

@@ -35,6 +35,12 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_join_per_address_total", "counter",
                     "Joins refused: their IP address held its share of sessions already.");
     wzp_prom_sample_u64(p, "wzp_relay_join_per_address_total", NULL, st.join_per_address);
+    wzp_prom_family(p, "wzp_relay_path_challenges_total", "counter",
+                    "Path challenges sent to a member's new address (a move, or a copier).");
+    wzp_prom_sample_u64(p, "wzp_relay_path_challenges_total", NULL, st.challenges);
+    wzp_prom_family(p, "wzp_relay_roams_total", "counter",
+                    "Members whose media moved to a new address that answered its challenge.");
+    wzp_prom_sample_u64(p, "wzp_relay_roams_total", NULL, st.roams);
     wzp_prom_family(p, "wzp_relay_join_deadline_total", "counter",
                     "Connections closed for not joining within the deadline.");
     wzp_prom_sample_u64(p, "wzp_relay_join_deadline_total", NULL, st.join_deadline);

@@ -41,6 +41,8 @@ static struct {
     wzp_quic_endpoint *ep, *ep2; /* ep2: A's new socket after roaming */
     wzp_quic_endpoint *spoofer;  /* sends A's packets from an address A never used */
     int spoof_rx;                /* anything the relay sent to the spoofed address */
+    int challenges;              /* path challenges A answered (its move to ep2) */
+    wzp_quic_endpoint *a_heard_on; /* the socket A last received media on */
     struct sockaddr_in relay_addr;
     client c[NC];
     int step, wait;
@@ -95,7 +97,6 @@ static void on_closed(wzp_quic_conn *c, int error, const char *reason, void *use
 
 static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
                         const struct sockaddr *from, void *user) {
-    (void)ep;
     (void)from;
     (void)user;
     uint32_t sid = 0;
@@ -106,6 +107,17 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
         const uint8_t *p;
         size_t n = 0;
         if (g.c[i].sid == sid && wzp_hop_open(&g.c[i].rx, data, len, &p, &n) == 0) {
+            if (n == WZP_HOP_CHALLENGE_SIZE && p[0] == WZP_HOP_CHALLENGE) {
+                /* the relay checks A's new address: answer from where it came, as a client does */
+                uint8_t reply[WZP_HOP_CHALLENGE_SIZE + WZP_HOP_OVERHEAD], body[9];
+                memcpy(body, p, sizeof(body));
+                body[0] = WZP_HOP_CHALLENGE_REPLY;
+                size_t rn = 0;
+                assert_int_equal(wzp_hop_seal(&g.c[i].tx, body, 9, reply, sizeof(reply), &rn), 0);
+                wzp_quic_send_datagram(ep, reply, rn, (const struct sockaddr *)&g.relay_addr);
+                g.challenges++;
+                continue;
+            }
             assert_true(n >= 4); /* the sender's session id, then its packet */
             uint32_t sender = relay_test_sender(p);
             bool known = false;
@@ -114,6 +126,9 @@ static bool on_datagram(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
             }
             assert_true(known);
             g.c[i].received++;
+            if (i == 0) {
+                g.a_heard_on = ep;
+            }
             if (g.e2e && i == 1 && sender == g.c[0].sid) {
                 keep(&g.heard, p + 4, n - 4);
             }
@@ -226,10 +241,11 @@ static void on_tick(uv_timer_t *t) {
             assert_int_equal(g.spoof_rx, 0); /* and no reply to the spoofed address */
             send_media(g.ep2, a, "roamed");  /* A now speaks from another socket */
             g.step = 3;
+            g.wait = 0;
         }
         break;
-    case 3:
-        if (b->received == 6) {
+    case 3: /* the relay challenged A's new address and A answered from there */
+        if (b->received == 6 && g.challenges == 1 && g.wait >= 3) {
             send_media(g.ep, b, "b0"); /* goes to A's new address */
             g.step = 4;
         }
@@ -291,7 +307,9 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
     assert_int_equal(g.c[3].received, 0); /* room y heard nothing */
     assert_string_equal(g.c[1].last, "roamed");
     assert_string_equal(g.c[0].last, "b0"); /* heard at its new address */
-    assert_int_equal(in, 7);                /* 5 + roamed + b0 */
+    assert_ptr_equal(g.a_heard_on, g.ep2);
+    assert_int_equal(g.challenges, 1);
+    assert_int_equal(in, 8); /* 5 + roamed + A's answer to the path challenge + b0 */
     assert_int_equal(out, 5 * 2 + 2 + 2);
     assert_true(refused >= 5); /* replay, forgery, spoofed replay and forgery, unknown session */
     assert_int_equal(g.spoof_rx, 0);
