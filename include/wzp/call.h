@@ -30,8 +30,10 @@ extern "C" {
 #define WZP_JB_CLIENT_MAX      25
 #define WZP_JB_RELAY_TARGET    50
 #define WZP_JB_RELAY_MAX       250
-#define WZP_JB_ADJUST_INTERVAL 8  /* pulls between two accelerate/stretch steps */
-#define WZP_JB_IDLE_FRAMES     25 /* empty pulls in a row (500 ms) before the buffer goes idle */
+#define WZP_JB_ADJUST_INTERVAL 8   /* pulls between two accelerate/stretch steps */
+#define WZP_CALL_HELD_FRAMES   16  /* frames kept for a key on its way (a new epoch's) */
+#define WZP_CALL_HELD_MS       500 /* ... this long at most */
+#define WZP_JB_IDLE_FRAMES     25  /* empty pulls in a row (500 ms) before the buffer goes idle */
 
 typedef struct wzp_jb_config {
     unsigned min_frames, initial_frames, max_frames; /* target depth bounds, in frames */
@@ -201,6 +203,7 @@ uint32_t wzp_call_encoder_media_ts(const wzp_call_encoder *enc);
 
 typedef struct wzp_call_decoder_stats {
     uint64_t datagrams, bad_datagrams, frames_direct, frames_recovered, auth_failures;
+    uint64_t frames_held, frames_held_opened; /* under a key not yet here; opened when it came */
     uint64_t frames_played;    /* decoded from their own data (directly or recovered by FEC) */
     uint64_t frames_from_lbrr; /* rebuilt from the next frame's Opus in-band FEC */
     uint64_t frames_concealed; /* invented by packet-loss concealment */

@@ -158,6 +158,7 @@ typedef struct wzp_session_stats {
     uint64_t datagrams_sent, datagrams_received, datagrams_refused, keepalives;
     uint64_t signals_sent, signals_received, signals_refused;
     uint64_t rekeys;              /* our sender key's ratchet steps */
+    uint64_t epochs;              /* fresh sender keys after a member who held ours left */
     uint64_t challenges_answered; /* the relay's path checks (we moved, or someone copied us) */
 } wzp_session_stats;
 wzp_session_stats wzp_call_session_stats(const wzp_call_session *s);

@@ -5,6 +5,7 @@
  * and its changes of delay are spliced by whole pitch periods (wzp_splicer).
  */
 #include <math.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,16 @@ struct wzp_call_decoder {
     bool has_last_codec;
     int16_t ab[2 * WZP_MAX_FRAME_SAMPLES]; /* a dropped frame and the one after it, decoded */
     wzp_fec_frame frames[WZP_FEC_MAX_BLOCK_K];
+    /* Frames sealed with a key we do not hold yet (a new epoch's key travels as a signal and may
+     * arrive after the first media under it): kept briefly, opened when the key comes. */
+    struct held_frame {
+        uint64_t at_ms;
+        uint8_t codec_id;
+        uint32_t timestamp_ms;
+        uint16_t len;
+        uint8_t data[FEC_MAX_FRAME];
+    } held[WZP_CALL_HELD_FRAMES];
+    unsigned nheld;
 };
 
 void wzp_call_decoder_observe(wzp_call_decoder *dec, wzp_frame_observer fn, void *user) {
@@ -100,13 +111,47 @@ int wzp_call_decoder_new(const wzp_call_config *cfg, wzp_call_decoder **out) {
     return WZP_OK;
 }
 
+/* An opened frame goes to the jitter buffer (and the observer). */
+static void play_frame(wzp_call_decoder *d, const wzp_frame_meta *meta, bool recovered,
+                       const uint8_t *plain, size_t n, uint64_t now_ms);
+
+/* The frames held for a key that has now come: open what it opens; drop what is too old. */
+static void open_held(wzp_call_decoder *d, uint64_t now_ms) {
+    unsigned keep = 0;
+    for (unsigned i = 0; i < d->nheld; i++) {
+        struct held_frame *h = &d->held[i];
+        wzp_frame_meta meta = {h->codec_id, h->timestamp_ms};
+        uint8_t plain[FEC_MAX_FRAME];
+        size_t n = 0;
+        int rc = wzp_media_open(&d->keys, &meta, h->data, h->len, now_ms, plain, sizeof(plain), &n);
+        if (rc == WZP_OK) {
+            d->st.frames_held_opened++;
+            play_frame(d, &meta, false, plain, n, now_ms);
+        } else if (rc == WZP_ERR_UNKNOWN_KEY && now_ms - h->at_ms < WZP_CALL_HELD_MS) {
+            if (keep != i) {
+                d->held[keep] = *h;
+            }
+            keep++;
+            continue;
+        } else {
+            d->st.auth_failures++; /* no key came for it in time, or it was not authentic */
+        }
+        sodium_memzero(plain, sizeof(plain));
+    }
+    d->nheld = keep;
+}
+
 void wzp_call_decoder_add_key(wzp_call_decoder *dec, const uint8_t key[WZP_KEY_SIZE],
                               uint8_t key_id, uint64_t now_ms) {
     wzp_media_rx_add_key(&dec->keys, key, key_id, now_ms);
+    if (dec->nheld > 0) {
+        open_held(dec, now_ms);
+    }
 }
 
 /* Open one frame end to end (a key id we lack may be the sender's next ratchet step: asked of
- * the key source once) and queue it for playout. */
+ * the key source once; else it is held a moment for a key on its way) and queue it for
+ * playout. */
 static void accept_frame(wzp_call_decoder *d, const wzp_fec_frame *f, uint64_t now_ms) {
     wzp_frame_meta meta = {f->codec_id, f->timestamp_ms};
     uint8_t plain[FEC_MAX_FRAME];
@@ -116,19 +161,40 @@ static void accept_frame(wzp_call_decoder *d, const wzp_fec_frame *f, uint64_t n
         d->key_source(d->key_source_user, f->data[0], now_ms)) {
         rc = wzp_media_open(&d->keys, &meta, f->data, f->len, now_ms, plain, sizeof(plain), &n);
     }
+    if (rc == WZP_ERR_UNKNOWN_KEY && f->len <= FEC_MAX_FRAME) {
+        if (d->nheld > 0 && now_ms - d->held[0].at_ms >= WZP_CALL_HELD_MS) {
+            open_held(d, now_ms); /* (drops those whose key never came) */
+        }
+        if (d->nheld < WZP_CALL_HELD_FRAMES) {
+            struct held_frame *h = &d->held[d->nheld++];
+            h->at_ms = now_ms;
+            h->codec_id = f->codec_id;
+            h->timestamp_ms = f->timestamp_ms;
+            h->len = (uint16_t)f->len;
+            memcpy(h->data, f->data, f->len);
+            d->st.frames_held++;
+            return;
+        }
+    }
     if (rc != WZP_OK) {
         d->st.auth_failures++;
         return;
     }
-    if (f->recovered) {
+    play_frame(d, &meta, f->recovered, plain, n, now_ms);
+    sodium_memzero(plain, sizeof(plain));
+}
+
+static void play_frame(wzp_call_decoder *d, const wzp_frame_meta *meta, bool recovered,
+                       const uint8_t *plain, size_t n, uint64_t now_ms) {
+    if (recovered) {
         d->st.frames_recovered++;
     } else {
         d->st.frames_direct++;
     }
     if (d->observer != NULL) {
-        d->observer(d->observer_user, meta.timestamp_ms, meta.codec_id, f->recovered);
+        d->observer(d->observer_user, meta->timestamp_ms, meta->codec_id, recovered);
     }
-    if (wzp_jb_insert(d->jb, meta.codec_id, meta.timestamp_ms, plain, n, now_ms) != WZP_OK) {
+    if (wzp_jb_insert(d->jb, meta->codec_id, meta->timestamp_ms, plain, n, now_ms) != WZP_OK) {
         d->st.bad_datagrams++;
     }
 }

@@ -180,6 +180,10 @@ static void take_key(wzp_call_session *s, wzp__peer *p, const wzp_signal *m, uin
     if (p->hs == NULL || wzp_sender_key_unwrap(p->hs, m, &sk, &media_id) != WZP_OK) {
         return;
     }
+    if (p->has_key && sk.epoch < p->key.epoch) {
+        wzp_sender_key_wipe(&sk); /* an older epoch's key, replayed: not taken back */
+        return;
+    }
     if (p->sid != 0 ? media_id != p->sid : !wzp_hop_sid_valid(media_id)) {
         wzp_sender_key_wipe(
             &sk); /* its media is the relay session it signals from, nobody else's */
@@ -317,7 +321,7 @@ static void hello(wzp_call_session *s, wzp__peer *p, uint64_t now_ms) {
 void wzp__peers_on_room_update(wzp_call_session *s, const wzp_signal *m, uint64_t now_ms) {
     const wzp_sig_participants *list = &m->u.room_update.participants;
     bool listed[WZP_SESSION_MAX_PEERS] = {false};
-    bool sessions = false;
+    bool sessions = false, joined = false, left_with_key = false;
     for (size_t i = 0; i < list->count; i++) {
         uint8_t fp[WZP_FINGERPRINT_SIZE];
         uint32_t session = list->items[i].session;
@@ -329,6 +333,7 @@ void wzp__peers_on_room_update(wzp_call_session *s, const wzp_signal *m, uint64_
         wzp__peer *p = wzp__peer_find(s, fp, session, false);
         if (p == NULL && (p = wzp__peer_find(s, fp, session, true)) != NULL) {
             hello(s, p, now_ms);
+            joined = true;
         }
         if (p != NULL) {
             listed[p - s->peers] = true;
@@ -338,9 +343,11 @@ void wzp__peers_on_room_update(wzp_call_session *s, const wzp_signal *m, uint64_
         wzp__peer *p = &s->peers[i];
         if (p->used && !p->left && !listed[i]) {
             wzp__session_event(s, WZP_EV_PEER_LEFT, now_ms, p->fptext, NULL);
+            left_with_key |= p->key_sent;
             peer_left(p);
         }
     }
+    wzp__session_membership_changed(s, joined, left_with_key);
 }
 
 void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, const uint8_t *pkt,

@@ -524,19 +524,55 @@ static void quality_feedback(wzp_call_session *s, uint64_t now_ms) {
     }
 }
 
-/* Our sender key has sealed enough frames: one ratchet step (SPEC §5 "Rekey"). The key id moves
- * on; every receiver follows it there from the key it holds (peers.c), so nothing is sent. */
+/* The encoder seals with our sender key as it is now. */
+static void use_my_key(wzp_call_session *s) {
+    uint8_t key[WZP_KEY_SIZE], key_id;
+    wzp_sender_key_media(&s->my_key, key, &key_id);
+    wzp_call_encoder_set_key(s->enc, key, key_id);
+    sodium_memzero(key, sizeof(key));
+}
+
+/* One ratchet step (SPEC §5 "Rekey"): the key id moves on; every receiver follows it there from
+ * the key it holds (peers.c), so nothing is sent, and nobody given the new chain can step back
+ * to the old. */
+static void ratchet_step(wzp_call_session *s) {
+    wzp_sender_key_ratchet(&s->my_key);
+    use_my_key(s);
+    s->st.rekeys++;
+}
+
+/* Our sender key has sealed enough frames: one step. */
 static void ratchet(wzp_call_session *s) {
     uint32_t limit = s->cfg.rekey_frames != 0 ? s->cfg.rekey_frames : WZP_REKEY_INTERVAL;
     if (s->enc == NULL || wzp_call_encoder_key_use(s->enc) < limit) {
         return;
     }
-    uint8_t key[WZP_KEY_SIZE], key_id;
-    wzp_sender_key_ratchet(&s->my_key);
-    wzp_sender_key_media(&s->my_key, key, &key_id);
-    wzp_call_encoder_set_key(s->enc, key, key_id);
-    sodium_memzero(key, sizeof(key));
-    s->st.rekeys++;
+    ratchet_step(s);
+}
+
+void wzp__session_membership_changed(wzp_call_session *s, bool joined, bool left_with_key) {
+    if (s->enc == NULL || !s->has_my_key) {
+        return; /* no key yet: the first one is made when media starts */
+    }
+    if (left_with_key) {
+        /* a member who held our key left: a fresh one (the next epoch), at once, to everyone
+         * still here -- the leaver could ratchet the old one forward */
+        wzp_sender_key next;
+        if (wzp_sender_key_new(s->my_key.epoch + 1, &next) != WZP_OK) {
+            return;
+        }
+        wzp_sender_key_wipe(&s->my_key);
+        s->my_key = next;
+        wzp_sender_key_wipe(&next);
+        use_my_key(s);
+        s->st.epochs++;
+        for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
+            s->peers[i].key_sent = false;
+        }
+        wzp__peers_send_key(s);
+    } else if (joined) {
+        ratchet_step(s); /* the newcomer gets a chain that cannot open what was said before */
+    }
 }
 
 void wzp_call_session_tick(wzp_call_session *s, uint64_t now_ms) {

@@ -105,6 +105,9 @@ void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, con
 /* We left the room: every peer has left for us (keys wiped, decoders kept for their statistics;
  * coming back starts afresh). */
 void wzp__peers_left_room(wzp_call_session *s);
+/* The room changed (peers.c): someone new, or someone who held our sender key left (session.c:
+ * a ratchet step for a newcomer, a fresh key -- the next epoch -- for a leaver). */
+void wzp__session_membership_changed(wzp_call_session *s, bool joined, bool left_with_key);
 /* A member told us how it hears us: as a sender, follow the worst fresh report (session.c). */
 void wzp__session_follow_reports(wzp_call_session *s, uint64_t now_ms);
 /* Every peer forgotten, its keys wiped (the session ends). */

@@ -15,6 +15,7 @@
 
 #include "audio_util.h"
 #include "testutil.h"
+#include "call/session_internal.h"
 #include "wzp/addr.h"
 #include "wzp/random.h"
 #include "wzp/relay_core.h"
@@ -66,6 +67,7 @@ typedef struct scenario {
     uint64_t leave_at_ms, back_at_ms;     /* member 2 leaves, and comes back on a new connection */
     uint64_t quiet_at_ms;                 /* member 2 stops sending audio (stays in the room) */
     uint64_t roam_at_ms;                  /* member 2's address changes (a NAT's new port) */
+    bool tap;                             /* capture what the relay forwards of member 0's media */
     uint64_t copy_from_ms, copy_until_ms; /* someone on member 2's path re-sends each of its
                                            * datagrams from its own address, ahead of it */
 } scenario;
@@ -84,6 +86,19 @@ typedef struct sim {
     uint64_t to_copier, to_copier_bytes; /* what the relay sent the copier's address */
     uint64_t misdirected;                /* datagrams the relay sent where nobody is */
     uint64_t back_at_new_address;        /* when member 2 first heard the relay after its move */
+    /* the tap: member 0's media as the relay forwarded it, when, under which epoch of its key */
+    struct tapped {
+        uint64_t at;
+        uint32_t epoch;
+        uint16_t len;
+        uint8_t data[600];
+    } * tapped;
+    size_t ntapped;
+    wzp_sender_key leaver_key;   /* member 0's key as member 2 held it when it left */
+    wzp_sender_key newcomer_key; /* ... and as member 2 was first given it after it came back */
+    bool has_newcomer_key;
+    uint32_t new_epoch_ts; /* member 0's media clock when it started its next epoch */
+    uint32_t back_ts;      /* ... when member 2 dialled in again */
     int16_t *rec[N];
     size_t nrec[N];
     uint64_t sent_samples[N];
@@ -250,6 +265,33 @@ static void media_tick(sim *s) {
     }
 }
 
+#define TAP_MAX 2000
+
+static void on_tap(uint32_t sid, const uint8_t *pkt, size_t len, void *user) {
+    sim *s = user;
+    if (sid != wzp_call_session_media_id(s->s[0]) || s->ntapped == TAP_MAX || len > 600) {
+        return;
+    }
+    struct tapped *t = &s->tapped[s->ntapped++];
+    t->at = s->now;
+    t->epoch = s->s[0]->my_key.epoch;
+    t->len = (uint16_t)len;
+    memcpy(t->data, pkt, len);
+}
+
+/* Member 0's sender key as member `i` holds it (false: it has none). */
+static bool key_of_member0(sim *s, int i, wzp_sender_key *out) {
+    for (size_t k = 0; k < WZP_SESSION_MAX_PEERS; k++) {
+        const wzp__peer *p = &s->s[i]->peers[k];
+        if (p->used && !p->left && p->has_key &&
+            memcmp(p->fp, s->id[0].fingerprint, WZP_FINGERPRINT_SIZE) == 0) {
+            *out = p->key;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void start(sim *s, uint64_t seed) {
     static wzp_random_deterministic det;
     wzp_random_deterministic_init(&det, seed);
@@ -257,6 +299,11 @@ static void start(sim *s, uint64_t seed) {
     wzp_random_set(&src);
     s->rng = seed * 0x9E3779B97F4A7C15ull + 1;
     wzp_relay_core_config cc = {.rooms = {16, 8, 15000}, .trunking = true};
+    if (s->sc.tap) {
+        s->tapped = test_malloc(TAP_MAX * sizeof(*s->tapped));
+        cc.tap = on_tap;
+        cc.tap_user = s;
+    }
     assert_int_equal(wzp_relay_core_new(&cc, &s->core), 0);
     char sni[WZP_ROOM_SNI_TEXT];
     wzp_room_sni("sim", 3, sni);
@@ -304,6 +351,9 @@ static void stop(sim *s) {
         }
     }
     wzp_relay_core_free(s->core);
+    if (s->tapped != NULL) {
+        test_free(s->tapped);
+    }
     wzp_random_set(NULL);
 }
 
@@ -336,6 +386,18 @@ static void run_scenario(sim *s, uint64_t seed, const scenario *sc) {
             if (s->now == (uint64_t)i * 100) {
                 wzp_call_session_path_up(s->s[i], 0, s->now); /* its handshake is done */
             }
+        }
+        if (sc->tap && s->new_epoch_ts == 0 && s->s[0]->my_key.epoch > 1) {
+            s->new_epoch_ts = wzp_call_session_media_ts(s->s[0]);
+        }
+        if (sc->tap && sc->back_at_ms != 0 && s->now == sc->back_at_ms) {
+            s->back_ts = wzp_call_session_media_ts(s->s[0]);
+        }
+        if (sc->tap && sc->back_at_ms != 0 && s->now > sc->back_at_ms && !s->has_newcomer_key) {
+            s->has_newcomer_key = key_of_member0(s, 2, &s->newcomer_key);
+        }
+        if (sc->tap && sc->leave_at_ms != 0 && s->now == sc->leave_at_ms) {
+            assert_true(key_of_member0(s, 2, &s->leaver_key)); /* what it takes with it */
         }
         if (sc->leave_at_ms != 0 && s->now == sc->leave_at_ms) {
             leave(s, 2);
@@ -532,6 +594,105 @@ static void test_a_member_whose_port_changes_hears_again_at_once(void **state) {
     stop(&s);
 }
 
+/* A decoder holding `key` -- and stepping its ratchet forward on an unknown key id, as someone
+ * who kept their keys would -- fed every tapped packet: how many frames it opens with a media
+ * timestamp before `ts`, and how many from `ts` on. */
+static wzp_sender_key g_try;
+static uint32_t g_ts;
+static uint64_t g_opened[2]; /* before, from */
+
+static bool try_ratchet(void *user, uint8_t key_id, uint64_t now_ms) {
+    wzp_sender_key next = g_try;
+    for (int step = 1; step <= 16; step++) {
+        uint8_t key[WZP_KEY_SIZE], id;
+        wzp_sender_key_ratchet(&next);
+        wzp_sender_key_media(&next, key, &id);
+        if (id == key_id) {
+            wzp_call_decoder_add_key(user, key, id, now_ms);
+            g_try = next;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void count_opened(void *user, uint32_t ts, uint8_t codec, bool recovered) {
+    (void)user;
+    (void)codec;
+    (void)recovered;
+    g_opened[ts >= g_ts]++;
+}
+
+static void opened_with(const sim *s, const wzp_sender_key *key, uint32_t ts) {
+    wzp_call_config cfg = wzp_call_default_config();
+    wzp_call_decoder *dec = NULL;
+    assert_int_equal(wzp_call_decoder_new(&cfg, &dec), 0);
+    uint8_t k[WZP_KEY_SIZE], id;
+    g_try = *key;
+    g_ts = ts;
+    g_opened[0] = g_opened[1] = 0;
+    wzp_sender_key_media(key, k, &id);
+    wzp_call_decoder_add_key(dec, k, id, 0);
+    wzp_call_decoder_on_unknown_key(dec, try_ratchet, dec);
+    wzp_call_decoder_observe(dec, count_opened, NULL);
+    for (size_t i = 0; i < s->ntapped; i++) {
+        const struct tapped *t = &s->tapped[i];
+        assert_int_equal(wzp_call_decoder_receive(dec, t->data, t->len, t->at), 0);
+    }
+    wzp_call_decoder_free(dec);
+    wzp_sender_key_wipe(&g_try);
+}
+
+/* Member 2 leaves at 3 s and comes back at 4 s. Member 0 starts a new epoch (a fresh sender key,
+ * to those still there) when it learns of the leave, and steps its ratchet when member 2 comes
+ * back. Fed all that the relay forwarded of member 0's media (a tap), the key member 2 took with
+ * it -- ratcheted forward as far as it likes -- opens no frame member 0 said in the new epoch,
+ * and the key it was given on its return opens none said before it dialled in; those still in
+ * the room lose no frame to the key changes. */
+static void test_a_leaver_and_a_newcomer_read_nothing_outside_their_stay(void **state) {
+    (void)state;
+    static sim s;
+    const scenario sc = {.leave_at_ms = 3000, .back_at_ms = 4000, .tap = true};
+    run_scenario(&s, 12, &sc);
+    assert_true(s.has_newcomer_key && s.new_epoch_ts > 0 && s.back_ts > s.new_epoch_ts);
+    opened_with(&s, &s.leaver_key, s.new_epoch_ts);
+    uint64_t leaver_before = g_opened[0], leaver_after = g_opened[1];
+    opened_with(&s, &s.newcomer_key, s.back_ts);
+    uint64_t newcomer_before = g_opened[0], newcomer_after = g_opened[1];
+    wzp_session_stats st0 = wzp_call_session_stats(s.s[0]);
+    print_message("member 0: %llu new epoch(s) (at media %u ms), %llu ratchet steps; of %zu "
+                  "packets, the leaver's key opens %llu frames from before the epoch, %llu after; "
+                  "the newcomer's key %llu from before it dialled in (media %u ms), %llu after\n",
+                  (unsigned long long)st0.epochs, s.new_epoch_ts, (unsigned long long)st0.rekeys,
+                  s.ntapped, (unsigned long long)leaver_before, (unsigned long long)leaver_after,
+                  (unsigned long long)newcomer_before, s.back_ts,
+                  (unsigned long long)newcomer_after);
+    assert_int_equal(st0.epochs, 1);
+    assert_true(leaver_before > 0 && newcomer_after > 100); /* the keys are the right ones */
+    assert_int_equal(leaver_after, 0);
+    assert_int_equal(newcomer_before, 0);
+    /* member 1 heard member 0 through both key changes without a frame refused */
+    wzp_peer_view v[2 * N];
+    size_t np = wzp_call_session_peers(s.s[1], v, 2 * N);
+    bool seen = false;
+    for (size_t k = 0; k < np; k++) {
+        if (v[k].present && v[k].media_id == wzp_call_session_media_id(s.s[0])) {
+            print_message("member 1 from member 0: %llu frames held for a new key, %llu opened "
+                          "when it came, %llu refused\n",
+                          (unsigned long long)v[k].stats.frames_held,
+                          (unsigned long long)v[k].stats.frames_held_opened,
+                          (unsigned long long)v[k].stats.auth_failures);
+            assert_int_equal(v[k].stats.auth_failures, 0);
+            seen = true;
+        }
+    }
+    assert_true(seen);
+    assert_everyone_hears_the_others(&s, 4);
+    wzp_sender_key_wipe(&s.leaver_key);
+    wzp_sender_key_wipe(&s.newcomer_key);
+    stop(&s);
+}
+
 static void test_room_is_deterministic_from_its_seed(void **state) {
     (void)state;
     static sim a, b;
@@ -557,6 +718,7 @@ int main(void) {
         cmocka_unit_test(test_a_member_who_leaves_and_comes_back_is_heard_again),
         cmocka_unit_test(test_a_member_who_stops_talking_keeps_its_tier),
         cmocka_unit_test(test_a_copier_on_the_path_gets_only_challenges),
+        cmocka_unit_test(test_a_leaver_and_a_newcomer_read_nothing_outside_their_stay),
         cmocka_unit_test(test_a_member_whose_port_changes_hears_again_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
