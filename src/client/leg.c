@@ -106,8 +106,10 @@ static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
     }
     l->path.base.state = WZP_PATH_UP;
     if (l->cfg.out != NULL) {
-        fprintf(l->cfg.out, "wzp-client: connected to %s, joining room \"%s\"\n", l->cfg.relay,
-                l->cfg.room);
+        fprintf(l->cfg.out,
+                "wzp-client: connected to %s, joining room \"%s\" (an open room: anyone who can "
+                "guess or observe its name can join and listen)\n",
+                l->cfg.relay, l->cfg.room);
     }
     wzp_call_session_path_up(l->session, l->path_id, uv_now(l->loop));
     write_events(l);

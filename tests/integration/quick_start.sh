@@ -18,6 +18,7 @@ wait "$REC"
 cat rec.out tone.out
 [ "$(grep -c "new identity" rec.out tone.out | awk -F: '{ s += $2 } END { print s }')" = 1 ]
 grep -q "end-to-end keys with .* ready" rec.out
+grep -q 'joining room "demo" (an open room: anyone who can guess or observe its name' rec.out
 level=$("$TONES" heard.wav 1.5 5 440 | cut -d' ' -f2)
 echo "quick start: heard.wav holds 440 Hz at $level dBFS (sent at -10.5), one identity for both"
 awk -v l="$level" 'BEGIN { exit !(l > -14 && l < -8) }'
