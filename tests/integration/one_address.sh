@@ -43,7 +43,11 @@ run_under_flood() {
        "during the flood, ${rss1} kB after the call"
   awk -v j="$joined" 'BEGIN { exit !(j < 2.0) }'
   awk -v l="$level" 'BEGIN { exit !(l > -14 && l < -8) }'  # sent at -10.5
-  [ "$rss1" -lt 65536 ]
+  if ldd "$RELAY" | grep -q libasan; then
+    echo "$name: relay RSS not judged under ASan (its shadow memory and quarantine)"
+  else
+    [ "$rss1" -lt 65536 ]
+  fi
 }
 
 start_relay "$RELAY"
