@@ -57,8 +57,10 @@ void wzp_hop_session_wipe(wzp_hop_session *h) {
 
 /* BLAKE2b-128 keyed, truncated; the counter's high half is the salt (all zero below 2^32: the
  * same MAC as plain keyed BLAKE2b). */
-static void hop_mac(const uint8_t key[WZP_KEY_SIZE], uint32_t hi, const uint8_t *data, size_t len,
-                    uint8_t out[WZP_HOP_MAC_SIZE]) {
+static inline __attribute__((always_inline)) void hop_mac(const uint8_t key[WZP_KEY_SIZE],
+                                                          uint32_t hi, const uint8_t *data,
+                                                          size_t len,
+                                                          uint8_t out[WZP_HOP_MAC_SIZE]) {
     uint8_t full[16];
     if (hi == 0) { /* a zero salt is no salt: the same MAC, without setting up a parameter block */
         crypto_generichash(full, sizeof(full), data, len, key, WZP_KEY_SIZE);
@@ -103,7 +105,8 @@ int wzp_hop_peek_session(const uint8_t *buf, size_t len, uint32_t *sid) {
 
 /* The full counter a low half stands for: of the three candidates around the newest accepted
  * counter (same high half, one more, one less), the nearest (RFC 3711 §3.3.1's index guess). */
-static uint64_t full_counter(const wzp_replay_window *w, uint32_t low) {
+static inline __attribute__((always_inline)) uint64_t full_counter(const wzp_replay_window *w,
+                                                                   uint32_t low) {
     if (w->top == 0) {
         return low;
     }
