@@ -38,10 +38,10 @@ static struct {
     uv_loop_t loop;
     uv_timer_t tick;
     wzp_relay_server *relay;
-    wzp_quic_endpoint *ep, *ep2; /* ep2: A's new socket after roaming */
-    wzp_quic_endpoint *spoofer;  /* sends A's packets from an address A never used */
-    int spoof_rx;                /* anything the relay sent to the spoofed address */
-    int challenges;              /* path challenges A answered (its move to ep2) */
+    wzp_quic_endpoint *ep, *ep2;   /* ep2: A's new socket after roaming */
+    wzp_quic_endpoint *spoofer;    /* sends A's packets from an address A never used */
+    int spoof_rx;                  /* anything the relay sent to the spoofed address */
+    int challenges;                /* path challenges A answered (its move to ep2) */
     wzp_quic_endpoint *a_heard_on; /* the socket A last received media on */
     struct sockaddr_in relay_addr;
     client c[NC];
