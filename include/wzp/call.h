@@ -245,9 +245,12 @@ wzp_quality_report wzp_call_decoder_make_report(wzp_call_decoder *dec, uint32_t 
 /* ---- clock drift (wzp-client --drift-test) --------------------------------------------------
  * A sender's media clock against ours: per second of its media time, the smallest transit
  * (arrival minus media timestamp) -- the packet that waited least, the cleanest clock sample --
- * then a least-squares line through those minima. Its slope is the drift: positive when the
- * sender's clock runs slow (its media second lasts longer in our time), negative when fast. */
+ * then a line through those minima: least squares over those not far above their Theil-Sen line
+ * (the median of the slopes between every two), so that seconds in which either end was held
+ * up do not tilt it. Its slope is the drift: positive when the sender's clock runs slow
+ * (its media second lasts longer in our time), negative when fast. */
 #define WZP_DRIFT_WINDOWS 3600 /* one an hour of media seconds at most */
+#define WZP_DRIFT_POINTS  240  /* the line is fitted through at most this many */
 
 typedef struct wzp_drift {
     bool started;
@@ -261,7 +264,8 @@ typedef struct wzp_drift {
 void wzp_drift_init(wzp_drift *d);
 void wzp_drift_add(wzp_drift *d, uint32_t timestamp_ms, uint64_t arrival_us);
 /* Drift in parts per million of the sender's clock relative to ours, positive when it runs
- * fast, over `*span_s` seconds of its media. Errors: WZP_ERR_EMPTY (under 5 s of media). */
+ * fast, over `*span_s` seconds of its media. Errors: WZP_ERR_EMPTY (under 5 s of media),
+ * WZP_ERR_NOMEM. */
 WZP_MUST_CHECK int wzp_drift_ppm(const wzp_drift *d, double *ppm, double *span_s);
 
 /* ---- jitter-buffer sweep (wzp-client --sweep) ------------------------------------------------

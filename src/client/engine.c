@@ -179,6 +179,25 @@ static void finish(wzp_client_call *c) {
     }
 }
 
+/* Milliseconds until the next frame is due, to send or to play, and at most a tick: a file or
+ * tone source then leaves within a millisecond of its frame's time. (A timer repeating every
+ * 20 ms slides against the frames, the first firing late moving all later ones, so each frame
+ * went out 0..20 ms after its time, a jitter of the sender's own making.) */
+static uint64_t next_wake(const wzp_client_call *c, uint64_t now) {
+    size_t fs = wzp_call_session_frame_samples(session_of(c));
+    uint64_t at = now - c->start_ms + TICK_MS; /* in ms since the start */
+    if (fs > 0 && c->cfg.source != NULL && !wzp_source_done(c->cfg.source)) {
+        /* the next frame leaves once the skewed clock passes its first sample */
+        double own_ms = (double)c->sent_samples / 48.0 / (1.0 + c->cfg.clock_skew_ppm * 1e-6);
+        uint64_t send_at = (uint64_t)own_ms + 1;
+        at = send_at < at ? send_at : at;
+    }
+    uint64_t play_at = c->played_samples / 48 + 1;
+    at = play_at < at ? play_at : at;
+    uint64_t since = now - c->start_ms;
+    return at > since ? at - since : 1;
+}
+
 static void on_tick(uv_timer_t *t) {
     wzp_client_call *c = t->data;
     uint64_t now = uv_now(c->loop), elapsed = now - c->start_ms;
@@ -196,6 +215,7 @@ static void on_tick(uv_timer_t *t) {
     reports(c, now);
     if (c->cfg.live == NULL) {
         play_due(c, elapsed * 48);
+        uv_timer_start(c->tick, on_tick, next_wake(c, now), 0);
     }
 }
 
@@ -374,6 +394,7 @@ static int configure(const wzp_client_options *o, wzp_client_call_config *cc, FI
     wzp_call_session_config *sc = &cc->leg.session;
     sc->alias = o->alias;
     sc->token = o->token;
+    sc->room_key = o->room_key;
     sc->pin_tier = o->tier;
     /* a synthetic tone is steady: noise suppression and VAD would take it for noise */
     sc->media.vad = sc->media.denoise = o->send_tone_s <= 0 && !o->no_dsp;
