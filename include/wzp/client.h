@@ -11,6 +11,10 @@ extern "C" {
 
 /* `wzp-client identity new|show|import [options]`; argv[0] is "identity". */
 int wzp_client_identity_main(int argc, char **argv, FILE *in, FILE *out, FILE *err);
+/* `wzp-client room new [--relay-fp FP] [RELAY_ADDR]`: a secret room's invite; argv[0] is "room". */
+int wzp_client_room_main(int argc, char **argv, FILE *out, FILE *err);
+/* `wzp-client contacts add|list|remove ...`; argv[0] is "contacts". */
+int wzp_client_contacts_main(int argc, char **argv, FILE *out, FILE *err);
 
 #ifndef WZP_CLIENT_ENGINE_H
 #define WZP_CLIENT_ENGINE_H
@@ -22,8 +26,11 @@ int wzp_client_identity_main(int argc, char **argv, FILE *in, FILE *out, FILE *e
 /* A call in a relay room: join, end-to-end keys with every other member (pairwise handshake,
  * then sender keys), send a tone, record what the room says. */
 typedef struct wzp_client_options {
-    const char *relay;        /* "IP:port" */
-    const char *room;         /* room name; its hash is the SNI */
+    const char *relay;       /* "IP:port" */
+    const char *room;        /* room name; its hash is the SNI */
+    const uint8_t *room_key; /* a secret room's proof key (from its invite); NULL: open room */
+    const struct wzp_contacts *contacts; /* shown as verified (NULL: none) */
+    bool require_verified;               /* only contacts get our keys */
     const uint8_t *relay_fp;  /* 32-byte pin of the relay's certificate; NULL: trust on first use */
     const char *known_relays; /* where the pin came from / goes (NULL: --relay-fp) */
     const wzp_identity *identity;

@@ -191,15 +191,25 @@ WZP_MUST_CHECK int wzp_hs_new(wzp_hs_role role, const wzp_identity *me,
 void wzp_hs_free(wzp_handshake *hs);
 wzp_hs_state wzp_hs_get_state(const wzp_handshake *hs);
 
+/* A secret room (docs/SECURITY.md "Secret rooms"): both sides hold the room's proof key (from
+ * wzp_room_secret_keys), set before the offer is made or taken. The offer and the answer then
+ * each carry room_proof = HMAC-SHA256(proof key, label || channel binding || the sender's
+ * identity and ephemeral keys [|| the offer's hash]), covered by the sender's signature; an offer
+ * or answer without it, or with a wrong one, fails with WZP_ERR_NOT_MEMBER before anything is
+ * sent back. The key is also mixed into the session keys (HKDF input after the X25519 secret),
+ * so a key confirmation fails as well. The key is copied; wiped on free. */
+void wzp_hs_set_room_key(wzp_handshake *hs, const uint8_t key[WZP_KEY_SIZE]);
+
 /* Caller: build the CallOffer (a fresh ephemeral key, signature over the offer transcript). */
 WZP_MUST_CHECK int wzp_hs_make_offer(wzp_handshake *hs, const wzp_profile *profiles, size_t n,
                                      const char *alias, wzp_signal **offer);
 /* Callee: verify an offer and answer it with the first of our `profiles` the caller supports.
- * Errors: WZP_ERR_AUTH (bad signature or binding), WZP_ERR_MALFORMED, WZP_ERR_NO_COMMON_PROFILE,
- * WZP_ERR_STATE. On any error the handshake is FAILED. */
+ * Errors: WZP_ERR_AUTH (bad signature or binding), WZP_ERR_NOT_MEMBER (a secret room's proof
+ * missing or wrong), WZP_ERR_MALFORMED, WZP_ERR_NO_COMMON_PROFILE, WZP_ERR_STATE. On any error
+ * the handshake is FAILED. */
 WZP_MUST_CHECK int wzp_hs_on_offer(wzp_handshake *hs, const wzp_signal *offer,
                                    const wzp_profile *profiles, size_t n, wzp_signal **answer);
-/* Caller: verify the answer, derive keys, reply with our KeyConfirm. */
+/* Caller: verify the answer, derive keys, reply with our KeyConfirm. Errors as on_offer. */
 WZP_MUST_CHECK int wzp_hs_on_answer(wzp_handshake *hs, const wzp_signal *answer,
                                     wzp_signal **confirm);
 /* Both: verify the peer's KeyConfirm. The callee replies with its own (`*reply` non-NULL); the

@@ -40,6 +40,7 @@ typedef enum wzp_error {
     WZP_ERR_IO = -25,                /* a file or system call failed */
     WZP_ERR_PERMISSION = -26,        /* unsafe file permissions */
     WZP_ERR_CRYPTO = -27,            /* the crypto library failed */
+    WZP_ERR_NOT_MEMBER = -28,        /* no (or a wrong) proof of a secret room's secret */
 } wzp_error;
 
 /* A static, never-NULL description of `err` (unknown values get a generic text). */

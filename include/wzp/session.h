@@ -54,6 +54,14 @@ typedef struct wzp_call_session_config {
     int pin_tier;                 /* -1: follow the reports; else send this wzp_tier always */
     bool trunking;                /* tell the relay we take TrunkFrames */
     uint32_t rekey_frames;        /* ratchet our sender key after this many frames (0: default) */
+    /* A secret room: its proof key (32 bytes, from wzp_room_secret_derive; copied, wiped on
+     * free). A member is given our sender key only after its handshake proved the same key;
+     * one that does not is refused (WZP_EV_PEER_UNPROVEN). NULL: an open room. */
+    const uint8_t *room_key;
+    /* Whom to admit once its key proved who it is (--require-verified: only contacts). NULL:
+     * everyone proven. A member it refuses gets no key (WZP_EV_PEER_UNVERIFIED). */
+    bool (*admit)(void *admit_user, const uint8_t fp[WZP_FINGERPRINT_SIZE]);
+    void *admit_user;
     /* Raw mode (wzp-bench relay): no peers, no codecs; wzp_call_session_send_media sends packets
      * as they are and on_media hears the others'. */
     bool raw;
@@ -107,13 +115,17 @@ typedef enum wzp_session_event_type {
     WZP_EV_REFUSED,      /* the relay refused us: `text` says why */
     WZP_EV_JOINED,       /* in the room: media may flow */
     WZP_EV_ROOM,         /* the room's membership: `count` */
-    WZP_EV_PEER_READY,   /* end-to-end keys with `fingerprint` */
+    WZP_EV_PEER_READY,   /* end-to-end keys with `fingerprint`; `text`: the alias the relay
+                          * lists for it (unauthenticated; empty: none) */
     WZP_EV_PEER_LEFT,    /* `fingerprint` (one of its devices) left the room */
     WZP_EV_TIER,         /* we send `tier` now: `fingerprint` hears `loss_pct`, path RTT `rtt_ms` */
     WZP_EV_SEND_FAILED,  /* a signalling message could not be sent: `text` names it */
     WZP_EV_MEDIA_FAILED, /* the media chain could not start */
     WZP_EV_PEER_REFUSED, /* a member's handshake proved another identity than the relay named
                           * (`fingerprint`: the relay's; `text`: the key's): no keys either way */
+    WZP_EV_PEER_UNPROVEN,   /* a member of a secret room did not prove its secret (`fingerprint`:
+                             * the key it proved): no keys either way */
+    WZP_EV_PEER_UNVERIFIED, /* `admit` refused a member (`fingerprint`): no keys either way */
 } wzp_session_event_type;
 
 typedef struct wzp_session_event {
@@ -160,6 +172,7 @@ typedef struct wzp_session_stats {
     uint64_t rekeys;              /* our sender key's ratchet steps */
     uint64_t epochs;              /* fresh sender keys after a member who held ours left */
     uint64_t challenges_answered; /* the relay's path checks (we moved, or someone copied us) */
+    uint64_t peers_unproven;      /* secret room: members refused for no proof of its secret */
 } wzp_session_stats;
 wzp_session_stats wzp_call_session_stats(const wzp_call_session *s);
 

@@ -145,12 +145,14 @@ struct wzp_signal {
             wzp_sig_bytes signature;
             wzp_sig_profiles supported_profiles;
             char *alias;
+            wzp_sig_bytes room_proof; /* optional: a secret room's proof (docs/SECURITY.md) */
         } call_offer;
         struct {
             uint8_t identity_pub[WZP_SIGNAL_KEY_SIZE];
             uint8_t ephemeral_pub[WZP_SIGNAL_KEY_SIZE];
             wzp_sig_bytes signature;
             wzp_profile chosen_profile;
+            wzp_sig_bytes room_proof; /* optional: a secret room's proof */
         } call_answer;
         struct {
             char *candidate;

@@ -11,6 +11,7 @@
  * stay (the end of what they said, their statistics) until their slots are needed.
  */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "call/session_internal.h"
@@ -115,9 +116,18 @@ static bool we_call(wzp_call_session *s, const wzp__peer *p) {
     return memcmp(s->id.fingerprint, p->fp, WZP_FINGERPRINT_SIZE) < 0;
 }
 
+/* A handshake for `p`, with the secret room's key when we are in one. */
+static int new_handshake(wzp_call_session *s, wzp__peer *p, wzp_hs_role role) {
+    int rc = wzp_hs_new(role, &s->id, p->binding, &p->hs);
+    if (rc == WZP_OK && s->has_room_key) {
+        wzp_hs_set_room_key(p->hs, s->room_key);
+    }
+    return rc;
+}
+
 static void start_call(wzp_call_session *s, wzp__peer *p) {
     wzp_signal *offer = NULL;
-    if (wzp_hs_new(WZP_HS_CALLER, &s->id, p->binding, &p->hs) == WZP_OK &&
+    if (new_handshake(s, p, WZP_HS_CALLER) == WZP_OK &&
         wzp_hs_make_offer(p->hs, wzp_profile_get(WZP_PROFILE_GOOD), 1,
                           s->alias[0] ? s->alias : NULL, &offer) == WZP_OK) {
         wzp__peer_send(s, p, offer);
@@ -208,7 +218,7 @@ static void take_key(wzp_call_session *s, wzp__peer *p, const wzp_signal *m, uin
     sodium_memzero(key, sizeof(key));
     wzp_sender_key_wipe(&sk);
     if (first) {
-        wzp__session_event(s, WZP_EV_PEER_READY, now_ms, p->fptext, NULL);
+        wzp__session_event(s, WZP_EV_PEER_READY, now_ms, p->fptext, p->alias);
     }
 }
 
@@ -222,42 +232,54 @@ static bool proven(wzp_call_session *s, wzp__peer *p, uint64_t now_ms) {
         return false;
     }
     wzp_fingerprint_of(pk, fp);
-    if (sodium_memcmp(fp, p->fp, WZP_FINGERPRINT_SIZE) == 0) {
+    bool same = sodium_memcmp(fp, p->fp, WZP_FINGERPRINT_SIZE) == 0;
+    if (same && (s->cfg.admit == NULL || s->cfg.admit(s->cfg.admit_user, fp))) {
         return true;
     }
     wzp_hs_free(p->hs);
     p->hs = NULL;
     p->refused = true;
+    if (same) { /* who it says, but not one we admit */
+        wzp__session_event(s, WZP_EV_PEER_UNVERIFIED, now_ms, p->fptext, NULL);
+        return false;
+    }
     char proved[WZP_FINGERPRINT_TEXT];
     wzp_fingerprint_format(fp, proved);
     wzp__session_event(s, WZP_EV_PEER_REFUSED, now_ms, p->fptext, proved);
     return false;
 }
 
+/* A secret room's member whose offer or answer did not prove the room's secret (it was signed
+ * by the key in it, which we name): refused for good, nothing sent back. */
+static void unproven(wzp_call_session *s, wzp__peer *p, const wzp_signal *in, uint64_t now_ms) {
+    const uint8_t *pk = in->type == WZP_SIG_CALL_OFFER ? in->u.call_offer.identity_pub
+                                                       : in->u.call_answer.identity_pub;
+    uint8_t fp[WZP_FINGERPRINT_SIZE];
+    char text[WZP_FINGERPRINT_TEXT];
+    wzp_fingerprint_of(pk, fp);
+    wzp_fingerprint_format(fp, text);
+    wzp_hs_free(p->hs);
+    p->hs = NULL;
+    p->refused = true;
+    s->st.peers_unproven++;
+    wzp__session_event(s, WZP_EV_PEER_UNPROVEN, now_ms, text, NULL);
+}
+
 static void on_handshake(wzp_call_session *s, wzp__peer *p, const wzp_signal *in, uint64_t now_ms) {
     wzp_signal *reply = NULL;
+    int rc = WZP_ERR_STATE;
     if (p->refused) {
         return;
     }
     switch (in->type) {
     case WZP_SIG_CALL_OFFER:
-        if (p->hs == NULL && !we_call(s, p) &&
-            wzp_hs_new(WZP_HS_CALLEE, &s->id, p->binding, &p->hs) == WZP_OK &&
-            wzp_hs_on_offer(p->hs, in, wzp_profile_get(WZP_PROFILE_GOOD), 1, &reply) == WZP_OK) {
-            if (proven(s, p, now_ms)) {
-                wzp__peer_send(s, p, reply);
-            } else {
-                wzp_signal_free(reply);
-            }
+        if (p->hs == NULL && !we_call(s, p) && new_handshake(s, p, WZP_HS_CALLEE) == WZP_OK) {
+            rc = wzp_hs_on_offer(p->hs, in, wzp_profile_get(WZP_PROFILE_GOOD), 1, &reply);
         }
         break;
     case WZP_SIG_CALL_ANSWER:
-        if (p->hs != NULL && wzp_hs_on_answer(p->hs, in, &reply) == WZP_OK) {
-            if (proven(s, p, now_ms)) {
-                wzp__peer_send(s, p, reply);
-            } else {
-                wzp_signal_free(reply);
-            }
+        if (p->hs != NULL) {
+            rc = wzp_hs_on_answer(p->hs, in, &reply);
         }
         break;
     case WZP_SIG_KEY_CONFIRM:
@@ -267,9 +289,16 @@ static void on_handshake(wzp_call_session *s, wzp__peer *p, const wzp_signal *in
             }
             send_key(s, p);
         }
-        break;
+        return;
     default:
-        break;
+        return;
+    }
+    if (rc == WZP_ERR_NOT_MEMBER) {
+        unproven(s, p, in, now_ms);
+    } else if (rc == WZP_OK && proven(s, p, now_ms)) {
+        wzp__peer_send(s, p, reply);
+    } else {
+        wzp_signal_free(reply);
     }
 }
 
@@ -334,6 +363,8 @@ void wzp__peers_on_room_update(wzp_call_session *s, const wzp_signal *m, uint64_
         if (p == NULL && (p = wzp__peer_find(s, fp, session, true)) != NULL) {
             hello(s, p, now_ms);
             joined = true;
+            const char *alias = list->items[i].alias;
+            snprintf(p->alias, sizeof(p->alias), "%s", alias != NULL ? alias : "");
         }
         if (p != NULL) {
             listed[p - s->peers] = true;

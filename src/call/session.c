@@ -83,6 +83,11 @@ int wzp_call_session_new(const wzp_call_session_config *cfg, wzp_call_session **
     s->cfg.identity = &s->id;
     s->cfg.alias = NULL;
     s->cfg.token = NULL;
+    s->cfg.room_key = NULL;
+    if (cfg->room_key != NULL) {
+        memcpy(s->room_key, cfg->room_key, WZP_KEY_SIZE);
+        s->has_room_key = true;
+    }
     snprintf(s->alias, sizeof(s->alias), "%s", cfg->alias != NULL ? cfg->alias : "");
     s->json = wzp_malloc(WZP_SESSION_SIGNAL_MAX);
     if (cfg->token != NULL) {

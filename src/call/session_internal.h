@@ -21,6 +21,7 @@ typedef struct wzp__peer {
     unsigned index;
     uint8_t fp[WZP_FINGERPRINT_SIZE];
     char fptext[WZP_FINGERPRINT_TEXT];
+    char alias[WZP_ALIAS_MAX + 1]; /* as the relay listed it (unauthenticated) */
     bool has_binding;
     uint8_t binding[WZP_BINDING_SIZE];
     wzp_handshake *hs;
@@ -59,6 +60,8 @@ struct wzp_call_session {
     char *token;
     wzp_sender_key my_key;
     bool has_my_key;
+    bool has_room_key;
+    uint8_t room_key[WZP_KEY_SIZE]; /* a secret room's proof key */
     wzp_call_encoder *enc;
     wzp_quality_ctl qctl;
     uint64_t last_feedback_ms;

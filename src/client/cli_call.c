@@ -5,19 +5,29 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
+#include "client/contacts.h"
 #include "client/known_relays.h"
+#include "wzp/alloc.h"
+#include "wzp/invite.h"
 #include "wzp/client.h"
 #include "wzp/transport.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: wzp-client [options] [RELAY_ADDR]      (default 127.0.0.1:4433)\n"
                "       wzp-client identity new|show|import ...\n"
+               "       wzp-client room new [--relay-fp FP] [RELAY_ADDR]\n"
+               "       wzp-client contacts add|list|remove ...\n"
                "  --relay-fp FP      the relay's TLS fingerprint (printed by wzp-relay)\n"
                "  --known-relays F   without --relay-fp: trust a relay's certificate on first\n"
                "                     use and remember it in F (default\n"
                "                     $XDG_CONFIG_HOME/wzp/known_relays); a change is refused\n"
                "  --room NAME        room to join (default \"default\"); an open room: anyone\n"
                "                     who can guess or observe the name can join and listen\n"
+               "  --room-invite INV  join a secret room from its invite (`wzp-client room\n"
+               "                     new` makes one; it names the relay, its fingerprint and\n"
+               "                     the room): members must prove its secret to be heard\n"
                "  --send-tone SECS   send a tone for SECS seconds\n"
                "  --tone-hz HZ       tone frequency (default 440)\n"
                "  --send-file FILE   send an audio file (WAV, FLAC, Ogg... any rate and\n"
@@ -56,6 +66,11 @@ static void usage(FILE *f) {
                "                     WZP_TOKEN: other users can read a command line)\n"
                "  --identity FILE    identity file (default $XDG_CONFIG_HOME/wzp/identity,\n"
                "                     created on first use)\n"
+               "  --contacts FILE    whom you verified (default: next to the identity; see\n"
+               "                     `wzp-client contacts`): each member is shown as verified\n"
+               "                     or not, and one using a contact's name with another key\n"
+               "                     is warned about\n"
+               "  --require-verified give our keys to contacts only; others are refused\n"
                "Exit codes: 0 done, 1 setup error, 2 usage, 3 refused by the relay,\n"
                "4 relay unreachable or certificate mismatch.\n");
 }
@@ -83,6 +98,9 @@ static int load_or_create(const char *path, wzp_identity *id, FILE *out, FILE *e
 int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
     static const struct option opts[] = {{"relay-fp", required_argument, NULL, 'f'},
                                          {"room", required_argument, NULL, 'r'},
+                                         {"room-invite", required_argument, NULL, 'I'},
+                                         {"contacts", required_argument, NULL, 'C'},
+                                         {"require-verified", no_argument, NULL, 'V'},
                                          {"send-tone", required_argument, NULL, 't'},
                                          {"tone-hz", required_argument, NULL, 'z'},
                                          {"send-file", required_argument, NULL, 's'},
@@ -108,7 +126,8 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
     wzp_client_options o = {
         .relay = "127.0.0.1:4433", .room = "default", .tone_hz = 440, .tier = -1};
     const char *known = NULL;
-    const char *fp_text = NULL, *id_path = NULL;
+    const char *fp_text = NULL, *id_path = NULL, *invite_text = NULL, *contacts_path = NULL;
+    bool room_given = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -118,6 +137,16 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
             break;
         case 'r':
             o.room = optarg;
+            room_given = true;
+            break;
+        case 'I':
+            invite_text = optarg;
+            break;
+        case 'C':
+            contacts_path = optarg;
+            break;
+        case 'V':
+            o.require_verified = true;
             break;
         case 't':
             o.send_tone_s = atof(optarg);
@@ -206,6 +235,7 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
     if (o.token == NULL && getenv("WZP_TOKEN") != NULL && getenv("WZP_TOKEN")[0] != '\0') {
         o.token = getenv("WZP_TOKEN");
     }
+    bool relay_given = optind < argc;
     if (optind < argc) {
         o.relay = argv[optind++];
     }
@@ -224,7 +254,32 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
         usage(err);
         return 2;
     }
-    if (fp_text != NULL) {
+    wzp_invite inv;
+    uint8_t room_key[WZP_KEY_SIZE];
+    if (invite_text != NULL) {
+        int rc = wzp_invite_parse(invite_text, strlen(invite_text), &inv);
+        if (rc != WZP_OK) {
+            fprintf(err, "wzp-client: --room-invite: %s\n",
+                    rc == WZP_ERR_AUTH ? "the invite is damaged (its room id is not its secret's)"
+                                       : "not an invite (wzp://RELAY/ROOM?fp=...#SECRET)");
+            return 2;
+        }
+        if (room_given || relay_given || fp_text != NULL) {
+            fprintf(err, "wzp-client: --room-invite names the relay, its fingerprint and the "
+                         "room: not with --room, --relay-fp or a relay address\n");
+            wzp_invite_wipe(&inv);
+            return 2;
+        }
+        if (wzp_room_secret_derive(inv.secret, inv.room_id, room_key) != WZP_OK) {
+            wzp_invite_wipe(&inv);
+            return 1;
+        }
+        memcpy(pin, inv.relay_fp, sizeof(pin));
+        o.relay = inv.relay;
+        o.relay_fp = pin;
+        o.room = inv.room_id;
+        o.room_key = room_key;
+    } else if (fp_text != NULL) {
         if (wzp_tls_fingerprint_parse(fp_text, pin) != WZP_OK) {
             fprintf(err,
                     "wzp-client: --relay-fp must be the relay's fingerprint (ab:cd:... x32)\n");
@@ -250,16 +305,53 @@ int wzp_client_main(int argc, char **argv, FILE *out, FILE *err) {
         }
         o.known_relays = known;
     }
-    char def[4096];
+    char def[4096], cdef[4200];
+    if (contacts_path == NULL && wzp_contacts_path(id_path, cdef, sizeof(cdef)) == WZP_OK) {
+        contacts_path = cdef; /* before id_path takes the default: the default's is its own */
+    }
     if (id_path == NULL && wzp_identity_default_path(def, sizeof(def)) == WZP_OK) {
         id_path = def;
     }
-    wzp_identity id;
-    if (id_path == NULL || load_or_create(id_path, &id, out, err) != 0) {
+    wzp_contacts *contacts = wzp_malloc(sizeof(*contacts));
+    unsigned bad = 0;
+    int crc = contacts == NULL        ? WZP_ERR_NOMEM
+              : contacts_path != NULL ? wzp_contacts_load(contacts_path, contacts, &bad)
+                                      : WZP_OK;
+    if (contacts != NULL && contacts_path == NULL) {
+        contacts->n = 0;
+    }
+    if (crc != WZP_OK) {
+        fprintf(err, "wzp-client: cannot use the contacts %s: %s", contacts_path,
+                wzp_strerror(crc));
+        if (bad > 0) {
+            fprintf(err, " (line %u)", bad);
+        }
+        fprintf(err, "\n");
+        wzp_free(contacts);
+        if (invite_text != NULL) {
+            wzp_invite_wipe(&inv);
+            sodium_memzero(room_key, sizeof(room_key));
+        }
         return 1;
     }
-    o.identity = &id;
-    int rc = o.echo_test_s > 0 ? wzp_client_echo_test(&o, out, err) : wzp_client_run(&o, out, err);
-    wzp_identity_wipe(&id);
+    if (o.require_verified && contacts->n == 0) {
+        fprintf(err,
+                "wzp-client: --require-verified with no contacts in %s: every member will be "
+                "refused\n",
+                contacts_path);
+    }
+    o.contacts = contacts;
+    wzp_identity id;
+    int rc = 1;
+    if (id_path != NULL && load_or_create(id_path, &id, out, err) == 0) {
+        o.identity = &id;
+        rc = o.echo_test_s > 0 ? wzp_client_echo_test(&o, out, err) : wzp_client_run(&o, out, err);
+        wzp_identity_wipe(&id);
+    }
+    if (invite_text != NULL) {
+        wzp_invite_wipe(&inv);
+        sodium_memzero(room_key, sizeof(room_key));
+    }
+    wzp_free(contacts);
     return rc;
 }

@@ -377,9 +377,16 @@ done:
 static int leg_config(const wzp_client_options *o, const char *room, const wzp_identity *id,
                       FILE *err, wzp_client_call_config *cc) {
     memset(cc, 0, sizeof(*cc));
-    cc->leg = (wzp_leg_config){
-        o->relay, room, o->relay_fp, o->known_relays, wzp_call_session_default_config(id),
-        NULL,     err,  false};
+    cc->leg = (wzp_leg_config){o->relay,
+                               room,
+                               o->relay_fp,
+                               o->known_relays,
+                               wzp_call_session_default_config(id),
+                               NULL,
+                               err,
+                               false,
+                               NULL,
+                               false};
     cc->leg.session.token = o->token;
     cc->leg.session.pin_tier = o->tier;
     cc->leg.session.media.vad = cc->leg.session.media.denoise = false; /* a test signal */

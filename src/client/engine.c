@@ -157,7 +157,7 @@ static void reports(wzp_client_call *c, uint64_t now) {
     if ((c->cfg.status || c->tty) && wzp_call_session_frame_samples(s) > 0 &&
         now - c->last_status_ms >= 1000) {
         c->last_status_ms = now;
-        wzp_report_status(c->cfg.leg.err, c->tty, s, wzp_leg_rtt_ms(c->leg));
+        wzp_report_status(c->cfg.leg.err, c->tty, s, wzp_leg_rtt_ms(c->leg), c->cfg.leg.contacts);
     }
     if (c->cfg.metrics != NULL && now - c->last_metrics_ms >= 1000) {
         c->last_metrics_ms = now;
@@ -166,7 +166,8 @@ static void reports(wzp_client_call *c, uint64_t now) {
         c->clock.start_ms = c->start_ms;
         c->clock.now_ms = now;
         c->clock.unix_ms = (double)wall.tv_sec * 1e3 + (double)(wall.tv_nsec / 1000000);
-        wzp_report_metrics(c->cfg.metrics, s, wzp_leg_rtt_ms(c->leg), &c->clock);
+        wzp_report_metrics(c->cfg.metrics, s, wzp_leg_rtt_ms(c->leg), &c->clock,
+                           c->cfg.leg.contacts);
     }
 }
 
@@ -390,11 +391,15 @@ static int configure(const wzp_client_options *o, wzp_client_call_config *cc, FI
                                wzp_call_session_default_config(o->identity),
                                out,
                                err,
+                               false,
+                               NULL,
                                false};
     wzp_call_session_config *sc = &cc->leg.session;
     sc->alias = o->alias;
     sc->token = o->token;
     sc->room_key = o->room_key;
+    cc->leg.contacts = o->contacts;
+    cc->leg.require_verified = o->require_verified;
     sc->pin_tier = o->tier;
     /* a synthetic tone is steady: noise suppression and VAD would take it for noise */
     sc->media.vad = sc->media.denoise = o->send_tone_s <= 0 && !o->no_dsp;

@@ -21,6 +21,37 @@ struct wzp_leg {
 
 static const char *const tier_names[] = {"GOOD", "DEGRADED", "CATASTROPHIC"};
 
+/* --require-verified: only contacts get keys. */
+static bool admit_contact(void *user, const uint8_t fp[WZP_FINGERPRINT_SIZE]) {
+    const wzp_leg *l = user;
+    return l->cfg.contacts != NULL && wzp_contacts_by_fp(l->cfg.contacts, fp) != NULL;
+}
+
+/* A member whose keys are ready, as the contacts know it: verified (its fingerprint is a
+ * contact's) or not; one that goes by a contact's name with another key gets a warning. */
+static void peer_ready(const wzp_leg *l, const wzp_session_event *ev) {
+    uint8_t fp[WZP_FINGERPRINT_SIZE];
+    const wzp_contact *k = NULL, *named = NULL;
+    if (l->cfg.contacts != NULL && wzp_fingerprint_parse(ev->fingerprint, fp) == WZP_OK) {
+        k = wzp_contacts_by_fp(l->cfg.contacts, fp);
+        named = ev->text[0] != '\0' ? wzp_contacts_by_name(l->cfg.contacts, ev->text) : NULL;
+    }
+    if (l->cfg.out != NULL) {
+        fprintf(l->cfg.out, "wzp-client: end-to-end keys with %s ready (%s%s)\n", ev->fingerprint,
+                k != NULL ? "verified: " : "unverified: not in your contacts",
+                k != NULL ? k->name : "");
+    }
+    if (k == NULL && named != NULL) {
+        char known[WZP_FINGERPRINT_TEXT];
+        wzp_fingerprint_format(named->fp, known);
+        fprintf(l->cfg.err,
+                "wzp-client: WARNING: %s calls itself \"%s\", but your contact %s has the key "
+                "%s. Either this is someone else, or %s has a new key: check the fingerprint "
+                "with them before you trust it.\n",
+                ev->fingerprint, ev->text, named->name, known, named->name);
+    }
+}
+
 /* The session's news, as the user reads it. */
 static void write_events(wzp_leg *l) {
     uint64_t start_ms = l->start_ms;
@@ -42,9 +73,7 @@ static void write_events(wzp_leg *l) {
             }
             break;
         case WZP_EV_PEER_READY:
-            if (out != NULL) {
-                fprintf(out, "wzp-client: end-to-end keys with %s ready\n", ev.fingerprint);
-            }
+            peer_ready(l, &ev);
             break;
         case WZP_EV_PEER_LEFT:
             if (out != NULL) {
@@ -72,6 +101,18 @@ static void write_events(wzp_leg *l) {
                     "wzp-client: REFUSED a member: the relay calls it %s but its key proves %s "
                     "(someone is putting one person in another's place); no keys exchanged\n",
                     ev.fingerprint, ev.text);
+            break;
+        case WZP_EV_PEER_UNPROVEN:
+            fprintf(err,
+                    "wzp-client: REFUSED a member: %s did not prove it knows this secret room's "
+                    "secret; no keys exchanged\n",
+                    ev.fingerprint);
+            break;
+        case WZP_EV_PEER_UNVERIFIED:
+            fprintf(err,
+                    "wzp-client: REFUSED a member: %s is not in your contacts "
+                    "(--require-verified); no keys exchanged\n",
+                    ev.fingerprint);
             break;
         case WZP_EV_JOINED:
             break;
@@ -105,7 +146,12 @@ static int on_established(wzp_quic_conn *c, const char *sni, void *user) {
         trust_on_first_use(l, c);
     }
     l->path.base.state = WZP_PATH_UP;
-    if (l->cfg.out != NULL) {
+    if (l->cfg.out != NULL && l->cfg.session.room_key != NULL) {
+        fprintf(l->cfg.out,
+                "wzp-client: connected to %s, joining secret room %s (the relay sees only this "
+                "id; members are given keys only once they prove the room's secret)\n",
+                l->cfg.relay, l->cfg.room);
+    } else if (l->cfg.out != NULL) {
         fprintf(l->cfg.out,
                 "wzp-client: connected to %s, joining room \"%s\" (an open room: anyone who can "
                 "guess or observe its name can join and listen)\n",
@@ -197,7 +243,12 @@ int wzp_leg_new(uv_loop_t *loop, const wzp_leg_config *cfg, wzp_leg **out) {
         .cb = {l, on_established, on_signal, on_closed, on_datagram},
     };
     wzp_quic_conn *conn = NULL;
-    int rc = wzp_call_session_new(&cfg->session, &l->session);
+    wzp_call_session_config sc = cfg->session;
+    if (cfg->require_verified) {
+        sc.admit = admit_contact;
+        sc.admit_user = l;
+    }
+    int rc = wzp_call_session_new(&sc, &l->session);
     if (rc == WZP_OK) {
         rc = wzp_quic_endpoint_new(loop, &qc, &l->ep);
     }

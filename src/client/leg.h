@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "client/contacts.h"
 #include "wzp/session.h"
 
 typedef struct wzp_leg_config {
@@ -22,6 +23,8 @@ typedef struct wzp_leg_config {
     wzp_call_session_config session;
     FILE *out, *err;  /* what the user reads (out may be NULL: quiet) */
     bool status_line; /* err is a terminal whose last line is a status line redrawn in place */
+    const wzp_contacts *contacts; /* peers shown as verified or not (NULL: none known) */
+    bool require_verified;        /* refuse peers not in `contacts` */
 } wzp_leg_config;
 
 typedef struct wzp_leg wzp_leg;

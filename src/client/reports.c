@@ -94,14 +94,25 @@ void wzp_arrivals_add(wzp_arrivals *a, unsigned peer, uint32_t ts, uint8_t codec
 
 /* ---- while the call runs -------------------------------------------------------------------- */
 
-void wzp_report_status(FILE *f, bool tty, const wzp_call_session *s, uint32_t rtt_ms) {
+/* The contact a peer is, or NULL. */
+static const wzp_contact *contact_of(const wzp_contacts *contacts, const wzp_peer_view *v) {
+    uint8_t fp[WZP_FINGERPRINT_SIZE];
+    if (contacts == NULL || wzp_fingerprint_parse(v->fingerprint, fp) != WZP_OK) {
+        return NULL;
+    }
+    return wzp_contacts_by_fp(contacts, fp);
+}
+
+void wzp_report_status(FILE *f, bool tty, const wzp_call_session *s, uint32_t rtt_ms,
+                       const wzp_contacts *contacts) {
     wzp_peer_view v[WZP_SESSION_MAX_PEERS];
     size_t n = wzp_call_session_peers(s, v, WZP_SESSION_MAX_PEERS);
     double loss = 0, jitter = 0;
     unsigned depth = 0;
-    size_t present = 0;
+    size_t present = 0, verified = 0;
     for (size_t i = 0; i < n; i++) {
         present += v[i].present;
+        verified += v[i].present && contact_of(contacts, &v[i]) != NULL;
         if (v[i].heard_valid) { /* the report the quality loop sent it this second */
             loss = fmax(loss, wzp_quality_report_loss_percent(&v[i].heard));
             jitter = fmax(jitter, v[i].heard.jitter_ms);
@@ -110,17 +121,21 @@ void wzp_report_status(FILE *f, bool tty, const wzp_call_session *s, uint32_t rt
     }
     wzp_tier tier = wzp_call_session_tier(s);
     fprintf(f,
-            "%swzp: tier %s | peers %zu | loss %.1f%% | rtt %u ms | jitter %.0f ms | buffer %u "
-            "frames%s",
-            tty ? "\r\033[K" : "", (unsigned)tier < 3 ? tier_names[tier] : "?", present, loss,
-            rtt_ms, jitter, depth, tty ? "" : "\n");
+            "%swzp: tier %s | peers %zu (%zu verified) | loss %.1f%% | rtt %u ms | jitter %.0f ms "
+            "| buffer %u frames%s",
+            tty ? "\r\033[K" : "", (unsigned)tier < 3 ? tier_names[tier] : "?", present, verified,
+            loss, rtt_ms, jitter, depth, tty ? "" : "\n");
     fflush(f);
 }
 
-static cJSON *peer_json(const wzp_peer_view *v) {
+static cJSON *peer_json(const wzp_peer_view *v, const wzp_contact *k) {
     cJSON *j = cJSON_CreateObject();
     const wzp_call_decoder_stats *st = &v->stats;
     cJSON_AddStringToObject(j, "fingerprint", v->fingerprint);
+    cJSON_AddBoolToObject(j, "verified", k != NULL);
+    if (k != NULL) {
+        cJSON_AddStringToObject(j, "contact", k->name);
+    }
     cJSON_AddNumberToObject(j, "loss_pct",
                             v->heard_valid ? wzp_quality_report_loss_percent(&v->heard) : 0);
     cJSON_AddNumberToObject(j, "jitter_ms", st->jb.jitter_ms);
@@ -135,7 +150,7 @@ static cJSON *peer_json(const wzp_peer_view *v) {
 }
 
 void wzp_report_metrics(FILE *f, const wzp_call_session *s, uint32_t rtt_ms,
-                        const wzp_report_clock *c) {
+                        const wzp_report_clock *c, const wzp_contacts *contacts) {
     cJSON *o = cJSON_CreateObject(), *peers = cJSON_AddArrayToObject(o, "peers");
     cJSON_AddNumberToObject(o, "t", (double)(c->now_ms - c->start_ms) / 1000.0);
     cJSON_AddNumberToObject(o, "unix_ms", c->unix_ms);
@@ -153,7 +168,7 @@ void wzp_report_metrics(FILE *f, const wzp_call_session *s, uint32_t rtt_ms,
     size_t n = wzp_call_session_peers(s, v, WZP_SESSION_MAX_PEERS);
     for (size_t i = 0; i < n; i++) {
         if (v[i].present) {
-            cJSON_AddItemToArray(peers, peer_json(&v[i]));
+            cJSON_AddItemToArray(peers, peer_json(&v[i], contact_of(contacts, &v[i])));
         }
     }
     char *text = cJSON_PrintUnformatted(o);

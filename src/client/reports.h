@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "client/contacts.h"
 #include "wzp/session.h"
 
 /* Per peer: when its frames arrived (--drift-test, --sweep), bounded. */
@@ -28,11 +29,13 @@ typedef struct wzp_report_clock {
     uint64_t send_skipped, play_skipped; /* samples skipped when the process fell behind */
 } wzp_report_clock;
 
-/* One status line: the worst peer's loss and jitter this second, the relay RTT, the buffer. */
-void wzp_report_status(FILE *f, bool tty, const wzp_call_session *s, uint32_t rtt_ms);
-/* One --metrics-file line. */
+/* One status line: the peers (how many are contacts), the worst peer's loss and jitter this
+ * second, the relay RTT, the buffer. `contacts` may be NULL. */
+void wzp_report_status(FILE *f, bool tty, const wzp_call_session *s, uint32_t rtt_ms,
+                       const wzp_contacts *contacts);
+/* One --metrics-file line (each peer with its fingerprint, and whether it is a contact). */
 void wzp_report_metrics(FILE *f, const wzp_call_session *s, uint32_t rtt_ms,
-                        const wzp_report_clock *clock);
+                        const wzp_report_clock *clock, const wzp_contacts *contacts);
 /* At the end: what was heard from each peer, and the drift and sweep tables. */
 void wzp_report_final(FILE *out, FILE *err, const wzp_call_session *s, const wzp_arrivals *a);
 /* ... and, last, whether this process fell behind real time (CPU starved). */

@@ -59,6 +59,8 @@ const char *wzp_strerror(int err) {
         return "unsafe file permissions";
     case WZP_ERR_CRYPTO:
         return "crypto library failure";
+    case WZP_ERR_NOT_MEMBER:
+        return "no proof of the room's secret";
     }
     return "unknown error";
 }

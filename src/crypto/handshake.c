@@ -18,6 +18,8 @@
 #define OFFER_LABEL  "wzp/v1 call-offer"
 #define ANSWER_LABEL "wzp/v1 call-answer"
 #define REKEY_LABEL  "wzp/v1 rekey"
+#define PROOF_OFFER  "wzp/v1 room-proof offer"
+#define PROOF_ANSWER "wzp/v1 room-proof answer"
 #define MAX_TBS      512
 
 struct wzp_handshake {
@@ -35,6 +37,8 @@ struct wzp_handshake {
     uint64_t seal_next, seal_top;
     wzp_profile profile;
     unsigned sas;
+    bool has_room_key;
+    uint8_t room_key[WZP_KEY_SIZE]; /* a secret room's proof key */
 };
 
 /* A growing byte string for to-be-signed transcripts. */
@@ -100,6 +104,11 @@ const wzp_profile *wzp_hs_profile(const wzp_handshake *hs) {
     return &hs->profile;
 }
 
+void wzp_hs_set_room_key(wzp_handshake *hs, const uint8_t key[WZP_KEY_SIZE]) {
+    memcpy(hs->room_key, key, WZP_KEY_SIZE);
+    hs->has_room_key = true;
+}
+
 static int fail(wzp_handshake *hs, int rc) {
     hs->state = WZP_HS_FAILED;
     sodium_memzero(hs->tx, sizeof(hs->tx));
@@ -107,8 +116,58 @@ static int fail(wzp_handshake *hs, int rc) {
     return rc;
 }
 
+/* A secret room's proof: HMAC(room key, label || binding || ik || ek [|| offer hash]). */
+static void room_proof(const wzp_handshake *hs, const char *label, const uint8_t ik[32],
+                       const uint8_t ek[32], bool with_offer, uint8_t out[32]) {
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, hs->room_key, sizeof(hs->room_key));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)label, strlen(label) + 1);
+    crypto_auth_hmacsha256_update(&st, hs->binding, WZP_BINDING_SIZE);
+    crypto_auth_hmacsha256_update(&st, ik, 32);
+    crypto_auth_hmacsha256_update(&st, ek, 32);
+    if (with_offer) {
+        crypto_auth_hmacsha256_update(&st, hs->offer_hash, 32);
+    }
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof(st));
+}
+
+static void put_proof(wzp_handshake *hs, const char *label, const uint8_t ik[32],
+                      const uint8_t ek[32], bool with_offer, wzp_sig_bytes *proof) {
+    if (hs->has_room_key) {
+        room_proof(hs, label, ik, ek, with_offer, proof->data);
+        proof->len = 32;
+        proof->present = true;
+    }
+}
+
+/* The peer's proof, when we are in a secret room (an open room ignores one). */
+static int check_proof(const wzp_handshake *hs, const char *label, const uint8_t ik[32],
+                       const uint8_t ek[32], bool with_offer, const wzp_sig_bytes *proof) {
+    if (!hs->has_room_key) {
+        return WZP_OK;
+    }
+    if (!proof->present || proof->len != 32) {
+        return WZP_ERR_NOT_MEMBER;
+    }
+    uint8_t want[32];
+    room_proof(hs, label, ik, ek, with_offer, want);
+    int ok = sodium_memcmp(want, proof->data, 32) == 0;
+    sodium_memzero(want, sizeof(want));
+    return ok ? WZP_OK : WZP_ERR_NOT_MEMBER;
+}
+
+/* A proof present is signed with the rest (absent: the transcript is as before proofs). */
+static void put_signed_proof(tbs *t, const wzp_sig_bytes *proof) {
+    if (proof->present) {
+        uint8_t n = (uint8_t)proof->len;
+        put(t, &n, 1);
+        put(t, proof->data, proof->len);
+    }
+}
+
 static void offer_tbs(const wzp_handshake *hs, const uint8_t ik[32], const uint8_t ek[32],
-                      const wzp_sig_profiles *profiles, tbs *t) {
+                      const wzp_sig_profiles *profiles, const wzp_sig_bytes *proof, tbs *t) {
     t->n = 0;
     put_label(t, OFFER_LABEL);
     put(t, hs->binding, WZP_BINDING_SIZE);
@@ -119,10 +178,11 @@ static void offer_tbs(const wzp_handshake *hs, const uint8_t ik[32], const uint8
     for (size_t i = 0; i < profiles->count; i++) {
         put_profile(t, &profiles->items[i]);
     }
+    put_signed_proof(t, proof);
 }
 
 static void answer_tbs(const wzp_handshake *hs, const uint8_t ik[32], const uint8_t ek[32],
-                       const wzp_profile *chosen, tbs *t) {
+                       const wzp_profile *chosen, const wzp_sig_bytes *proof, tbs *t) {
     t->n = 0;
     put_label(t, ANSWER_LABEL);
     put(t, hs->binding, WZP_BINDING_SIZE);
@@ -130,6 +190,7 @@ static void answer_tbs(const wzp_handshake *hs, const uint8_t ik[32], const uint
     put(t, ik, 32);
     put(t, ek, 32);
     put_profile(t, chosen);
+    put_signed_proof(t, proof);
 }
 
 static void hash_signed(const tbs *t, const uint8_t sig[64], uint8_t out[32]) {
@@ -173,8 +234,10 @@ int wzp_hs_make_offer(wzp_handshake *hs, const wzp_profile *profiles, size_t n, 
     memcpy(m->u.call_offer.ephemeral_pub, hs->eph_pk, 32);
     m->u.call_offer.supported_profiles.count = n;
     memcpy(m->u.call_offer.supported_profiles.items, profiles, n * sizeof(*profiles));
+    put_proof(hs, PROOF_OFFER, hs->me.sign_pk, hs->eph_pk, false, &m->u.call_offer.room_proof);
     tbs t;
-    offer_tbs(hs, hs->me.sign_pk, hs->eph_pk, &m->u.call_offer.supported_profiles, &t);
+    offer_tbs(hs, hs->me.sign_pk, hs->eph_pk, &m->u.call_offer.supported_profiles,
+              &m->u.call_offer.room_proof, &t);
     int rc = sign_into(hs, &t, &m->u.call_offer.signature);
     if (rc == WZP_OK) {
         rc = wzp_signal_set_str(&m->u.call_offer.alias, alias);
@@ -191,10 +254,11 @@ int wzp_hs_make_offer(wzp_handshake *hs, const wzp_profile *profiles, size_t n, 
 
 /* Keys from X25519(our ephemeral, theirs) with the transcript hash as HKDF salt. */
 static int derive_keys(wzp_handshake *hs) {
-    uint8_t dh[32], prk[32], c2s[32], s2c[32], seal_c2s[32], seal_s2c[32], sas[4];
+    uint8_t dh[64], prk[32], c2s[32], s2c[32], seal_c2s[32], seal_s2c[32], sas[4];
     int rc = crypto_scalarmult(dh, hs->eph_sk, hs->peer_eph_pk) == 0 ? WZP_OK : WZP_ERR_AUTH;
+    memcpy(dh + 32, hs->room_key, 32); /* a secret room's key after the X25519 secret */
     if (rc == WZP_OK) {
-        rc = wzp__hkdf_extract(hs->th, 32, dh, 32, prk);
+        rc = wzp__hkdf_extract(hs->th, 32, dh, hs->has_room_key ? 64 : 32, prk);
     }
     if (rc == WZP_OK) {
         rc = wzp__hkdf_expand(prk, "wzp/v1 caller->callee media", c2s, 32);
@@ -254,8 +318,11 @@ int wzp_hs_on_offer(wzp_handshake *hs, const wzp_signal *offer, const wzp_profil
     }
     const __typeof__(offer->u.call_offer) *o = &offer->u.call_offer;
     tbs t;
-    offer_tbs(hs, o->identity_pub, o->ephemeral_pub, &o->supported_profiles, &t);
+    offer_tbs(hs, o->identity_pub, o->ephemeral_pub, &o->supported_profiles, &o->room_proof, &t);
     int rc = verify(&t, &o->signature, o->identity_pub);
+    if (rc == WZP_OK) {
+        rc = check_proof(hs, PROOF_OFFER, o->identity_pub, o->ephemeral_pub, false, &o->room_proof);
+    }
     if (rc != WZP_OK) {
         return fail(hs, rc);
     }
@@ -273,7 +340,8 @@ int wzp_hs_on_offer(wzp_handshake *hs, const wzp_signal *offer, const wzp_profil
     memcpy(m->u.call_answer.identity_pub, hs->me.sign_pk, 32);
     memcpy(m->u.call_answer.ephemeral_pub, hs->eph_pk, 32);
     m->u.call_answer.chosen_profile = hs->profile;
-    answer_tbs(hs, hs->me.sign_pk, hs->eph_pk, &hs->profile, &t);
+    put_proof(hs, PROOF_ANSWER, hs->me.sign_pk, hs->eph_pk, true, &m->u.call_answer.room_proof);
+    answer_tbs(hs, hs->me.sign_pk, hs->eph_pk, &hs->profile, &m->u.call_answer.room_proof, &t);
     rc = sign_into(hs, &t, &m->u.call_answer.signature);
     if (rc == WZP_OK) {
         hash_signed(&t, m->u.call_answer.signature.data, hs->th);
@@ -330,8 +398,11 @@ int wzp_hs_on_answer(wzp_handshake *hs, const wzp_signal *answer, wzp_signal **c
     }
     const __typeof__(answer->u.call_answer) *a = &answer->u.call_answer;
     tbs t;
-    answer_tbs(hs, a->identity_pub, a->ephemeral_pub, &a->chosen_profile, &t);
+    answer_tbs(hs, a->identity_pub, a->ephemeral_pub, &a->chosen_profile, &a->room_proof, &t);
     int rc = verify(&t, &a->signature, a->identity_pub);
+    if (rc == WZP_OK) {
+        rc = check_proof(hs, PROOF_ANSWER, a->identity_pub, a->ephemeral_pub, true, &a->room_proof);
+    }
     if (rc != WZP_OK) {
         return fail(hs, rc);
     }
@@ -565,4 +636,8 @@ void wzp__hs_set_ephemeral(wzp_handshake *hs, const uint8_t sk[WZP_KEY_SIZE]) {
 
 void wzp__hs_transcript(const wzp_handshake *hs, uint8_t th[32]) {
     memcpy(th, hs->th, 32);
+}
+
+void wzp__hs_peer_ephemeral(const wzp_handshake *hs, uint8_t pk[32]) {
+    memcpy(pk, hs->peer_eph_pk, 32);
 }

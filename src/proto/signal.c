@@ -17,13 +17,14 @@
 static const wzp__sig_field f_call_offer[] = {
     FIELD(call_offer, identity_pub, KEY, 0),   FIELD(call_offer, ephemeral_pub, KEY, 0),
     FIELD(call_offer, signature, BYTES, 0),    FIELD(call_offer, supported_profiles, PROFILES, 0),
-    FIELD(call_offer, alias, STR, WZP__F_OPT),
+    FIELD(call_offer, alias, STR, WZP__F_OPT), FIELD(call_offer, room_proof, BYTES, WZP__F_OPT),
 };
 static const wzp__sig_field f_call_answer[] = {
     FIELD(call_answer, identity_pub, KEY, 0),
     FIELD(call_answer, ephemeral_pub, KEY, 0),
     FIELD(call_answer, signature, BYTES, 0),
     FIELD(call_answer, chosen_profile, PROFILE, 0),
+    FIELD(call_answer, room_proof, BYTES, WZP__F_OPT),
 };
 static const wzp__sig_field f_ice[] = {FIELD(ice_candidate, candidate, STR, 0)};
 static const wzp__sig_field f_rekey[] = {

@@ -40,7 +40,7 @@ check d.wav 440 -200 -50   # another room hears nothing
 check d.wav 880 -200 -50
 # C's status line, once a second: four peers heard
 grep "^wzp: tier" c.status | tail -1
-grep "^wzp: tier" c.status | tail -1 | grep -Eq "^wzp: tier GOOD \| peers 4 \| loss [0-9.]+% \| rtt [0-9]+ ms \| jitter [0-9]+ ms \| buffer [0-9]+ frames$"
+grep "^wzp: tier" c.status | tail -1 | grep -Eq "^wzp: tier GOOD \| peers 4 \(0 verified\) \| loss [0-9.]+% \| rtt [0-9]+ ms \| jitter [0-9]+ ms \| buffer [0-9]+ frames$"
 # a relay that is not the one pinned: refused with a clear message and exit code 4
 WRONG=$(echo "$FP" | sed 's/^\(..\)/00/')
 run_rc "$CLIENT" --relay-fp "$WRONG" --identity a.id --room x --duration 3 "$ADDR" > wrong.out 2>&1

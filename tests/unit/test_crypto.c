@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include "crypto/handshake_internal.h"
+#include "crypto/kdf.h"
 #include "testutil.h"
 #include "wzp/crypto.h"
+#include "wzp/invite.h"
 
 static void from_hex(const char *h, uint8_t *out, size_t n) {
     size_t got = 0;
@@ -256,6 +258,133 @@ static void expect_offer_refused(wzp_signal *offer, const uint8_t binding[32], i
     wzp_session_keys k;
     assert_int_equal(wzp_hs_session_keys(hb, &k), WZP_ERR_STATE);
     wzp_hs_free(hb);
+}
+
+/* Secret rooms: two members holding the room's proof key agree (and differ from an open-room
+ * call's keys); a caller without it, or with another room's, is refused at the offer, and a
+ * callee without it at the answer -- before either side sends anything back. A proof stripped
+ * by whoever carries the message breaks the signature. */
+static void test_secret_room_needs_its_proof(void **state) {
+    (void)state;
+    uint8_t secret[WZP_ROOM_SECRET_SIZE], other[WZP_ROOM_SECRET_SIZE], key[32], key2[32];
+    char id[WZP_ROOM_ID_TEXT], id2[WZP_ROOM_ID_TEXT];
+    randombytes_buf(secret, sizeof(secret));
+    randombytes_buf(other, sizeof(other));
+    assert_int_equal(wzp_room_secret_derive(secret, id, key), 0);
+    assert_int_equal(wzp_room_secret_derive(other, id2, key2), 0);
+    assert_int_equal(strlen(id), 32);
+    assert_string_not_equal(id, id2);
+    assert_memory_not_equal(key, key2, 32);
+    assert_memory_not_equal(key, secret, 32);
+
+    call c; /* both members; the caller's ephemeral known, to recompute its first media key */
+    call_start(&c);
+    uint8_t esk[32], dh_psk[64], th[32], prk[32], c2s[32];
+    randombytes_buf(esk, sizeof(esk));
+    wzp__hs_set_ephemeral(c.ha, esk);
+    wzp_hs_set_room_key(c.ha, key);
+    wzp_hs_set_room_key(c.hb, key);
+    call_establish(&c);
+    wzp_session_keys ka, kb;
+    assert_int_equal(wzp_hs_session_keys(c.ha, &ka), 0);
+    assert_int_equal(wzp_hs_session_keys(c.hb, &kb), 0);
+    assert_memory_equal(ka.tx, kb.rx, 32);
+    /* PRK = HKDF-Extract(th, X25519 secret || proof key) */
+    wzp__hs_transcript(c.ha, th);
+    uint8_t peer_eph[32];
+    wzp__hs_peer_ephemeral(c.ha, peer_eph);
+    assert_int_equal(crypto_scalarmult(dh_psk, esk, peer_eph), 0);
+    memcpy(dh_psk + 32, key, 32);
+    assert_int_equal(wzp__hkdf_extract(th, 32, dh_psk, 64, prk), 0);
+    assert_int_equal(wzp__hkdf_expand(prk, "wzp/v1 caller->callee media", c2s, 32), 0);
+    assert_memory_equal(c2s, ka.tx, 32);
+    assert_int_equal(wzp__hkdf_extract(th, 32, dh_psk, 32, prk), 0); /* without it: another */
+    assert_int_equal(wzp__hkdf_expand(prk, "wzp/v1 caller->callee media", c2s, 32), 0);
+    assert_memory_not_equal(c2s, ka.tx, 32);
+    call_end(&c);
+
+    int cases[][2] = {{0, 1}, {2, 1}, {1, 0}, {1, 2}}; /* caller's key, callee's: 0 none, 2 other */
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        call_start(&c);
+        if (cases[i][0] != 0) {
+            wzp_hs_set_room_key(c.ha, cases[i][0] == 1 ? key : key2);
+        }
+        if (cases[i][1] != 0) {
+            wzp_hs_set_room_key(c.hb, cases[i][1] == 1 ? key : key2);
+        }
+        wzp_signal *offer = NULL, *answer = NULL, *confirm = NULL;
+        assert_int_equal(wzp_hs_make_offer(c.ha, profiles(), 3, NULL, &offer), 0);
+        int rc = wzp_hs_on_offer(c.hb, offer, profiles(), 3, &answer);
+        if (cases[i][1] != 0) { /* called by an outsider (to it): refused at the offer */
+            assert_int_equal(rc, WZP_ERR_NOT_MEMBER);
+            assert_null(answer);
+        } else { /* an outsider answers a member: refused at the answer */
+            assert_int_equal(rc, 0);
+            assert_int_equal(wzp_hs_on_answer(c.ha, answer, &confirm), WZP_ERR_NOT_MEMBER);
+            assert_null(confirm);
+        }
+        wzp_signal_free(offer);
+        wzp_signal_free(answer);
+        call_end(&c);
+    }
+
+    call_start(&c); /* the proof cut out of a member's offer: its signature no longer holds */
+    wzp_hs_set_room_key(c.ha, key);
+    wzp_signal *offer = NULL, *answer = NULL;
+    assert_int_equal(wzp_hs_make_offer(c.ha, profiles(), 3, NULL, &offer), 0);
+    assert_true(offer->u.call_offer.room_proof.present);
+    offer->u.call_offer.room_proof.present = false;
+    offer->u.call_offer.room_proof.len = 0;
+    assert_int_equal(wzp_hs_on_offer(c.hb, offer, profiles(), 3, &answer), WZP_ERR_AUTH);
+    wzp_signal_free(offer);
+    call_end(&c);
+}
+
+/* An invite goes out and comes back whole; a changed character, a bad field or trailing bytes
+ * are refused and fill in nothing. */
+static void test_invite_round_trip_and_refusals(void **state) {
+    (void)state;
+    uint8_t fp[WZP_TLS_FINGERPRINT_SIZE];
+    randombytes_buf(fp, sizeof(fp));
+    wzp_invite inv, back;
+    assert_int_equal(wzp_invite_new("relay.example.org:4433", fp, &inv), 0);
+    char text[WZP_INVITE_TEXT];
+    assert_int_equal(wzp_invite_format(&inv, text, sizeof(text)), 0);
+    print_message("invite: %s (%zu characters)\n", text, strlen(text));
+    assert_int_equal(wzp_invite_parse(text, strlen(text), &back), 0);
+    assert_string_equal(back.relay, "relay.example.org:4433");
+    assert_string_equal(back.room_id, inv.room_id);
+    assert_memory_equal(back.relay_fp, fp, sizeof(fp));
+    assert_memory_equal(back.secret, inv.secret, sizeof(inv.secret));
+    char padded[WZP_INVITE_TEXT + 4];
+    snprintf(padded, sizeof(padded), "  %s\n", text);
+    assert_int_equal(wzp_invite_parse(padded, strlen(padded), &back), 0);
+    char small[40];
+    assert_int_equal(wzp_invite_format(&inv, small, sizeof(small)), WZP_ERR_BUFFER_TOO_SMALL);
+
+    size_t n = strlen(text);
+    char bad[WZP_INVITE_TEXT + 8];
+    memcpy(bad, text, n + 1); /* the room id's first digit changed: damaged */
+    char *room = strchr(bad + 6, '/') + 1;
+    *room = *room == '0' ? '1' : '0';
+    memset(&back, 0x55, sizeof(back));
+    assert_int_equal(wzp_invite_parse(bad, n, &back), WZP_ERR_AUTH);
+    assert_int_equal(back.relay[0], 0x55); /* nothing filled in */
+    memcpy(bad, text, n + 1);              /* the secret's last character changed: damaged */
+    bad[n - 1] = bad[n - 1] == 'A' ? 'B' : 'A';
+    int rc = wzp_invite_parse(bad, n, &back);
+    assert_true(rc == WZP_ERR_AUTH || rc == WZP_ERR_MALFORMED);
+    const char *malformed[] = {"", "wzp://", "http://x:1/00?fp=00#00", "wzp://a b:1/x?fp=y#z"};
+    for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+        assert_int_equal(wzp_invite_parse(malformed[i], strlen(malformed[i]), &back),
+                         WZP_ERR_MALFORMED);
+    }
+    memcpy(bad, text, n);
+    memcpy(bad + n, "AA", 3); /* trailing characters */
+    assert_int_equal(wzp_invite_parse(bad, n + 2, &back), WZP_ERR_MALFORMED);
+    assert_int_equal(wzp_invite_parse(text, n - 1, &back), WZP_ERR_MALFORMED); /* cut short */
+    assert_int_equal(wzp_invite_new("a/b:1", fp, &back), WZP_ERR_INVALID_ARG);
+    wzp_invite_wipe(&inv);
 }
 
 static void test_attack_offer_replayed_on_another_connection(void **state) {
@@ -519,6 +648,8 @@ int main(void) {
         cmocka_unit_test(test_attack_replay_bitflip_and_reordering),
         cmocka_unit_test(test_rekey_keeps_old_key_only_for_the_grace_window),
         cmocka_unit_test(test_removed_member_cannot_decrypt_the_next_epoch),
+        cmocka_unit_test(test_secret_room_needs_its_proof),
+        cmocka_unit_test(test_invite_round_trip_and_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,7 +126,10 @@ static const wzp_signal *next_to_b(world *w, size_t *cursor) {
 
 /* A in the room, B's handshake ready to start -- held by C's identity if `impostor` (the relay
  * still names it B); B calls if `b_calls` (its relay session id is the lower). */
-static void open_world_as(world *w, bool impostor, bool b_calls) {
+static bool (*world_admit)(void *, const uint8_t *); /* A's admit hook for the next world */
+
+static void open_world_in(world *w, bool impostor, bool b_calls, const uint8_t *room_key_a,
+                          const uint8_t *room_key_b) {
     memset(w, 0, sizeof(*w));
     w->sid_a = b_calls ? SID_B + 1 : SID_B - 3;
     assert_int_equal(wzp_identity_generate(&w->a), 0);
@@ -140,6 +143,9 @@ static void open_world_as(world *w, bool impostor, bool b_calls) {
     w->path.base.state = WZP_PATH_UP;
     w->path.base.mtu = WZP_PATH_MAX_DATAGRAM;
     wzp_call_session_config sc = wzp_call_session_default_config(&w->a);
+    sc.room_key = room_key_a;
+    sc.admit = world_admit;
+    sc.admit_user = w;
     unsigned id = 0;
     assert_int_equal(wzp_call_session_new(&sc, &w->s), 0);
     assert_int_equal(wzp_call_session_add_path(w->s, &w->path.base, &id), 0);
@@ -157,6 +163,13 @@ static void open_world_as(world *w, bool impostor, bool b_calls) {
     assert_int_equal(wzp_hs_new(b_calls ? WZP_HS_CALLER : WZP_HS_CALLEE, impostor ? &w->c : &w->b,
                                 binding, &w->hs_b),
                      0);
+    if (room_key_b != NULL) {
+        wzp_hs_set_room_key(w->hs_b, room_key_b);
+    }
+}
+
+static void open_world_as(world *w, bool impostor, bool b_calls) {
+    open_world_in(w, impostor, b_calls, NULL, NULL);
 }
 
 static void open_world(world *w) {
@@ -194,7 +207,8 @@ static wzp_hs_state run_handshake(world *w) {
         while ((in = next_to_b(w, &cursor)) != NULL) {
             wzp_signal *reply = NULL;
             if (in->type == WZP_SIG_CALL_OFFER) {
-                assert_int_equal(wzp_hs_on_offer(w->hs_b, in, good, 1, &reply), 0);
+                int rc = wzp_hs_on_offer(w->hs_b, in, good, 1, &reply);
+                assert_true(rc == 0 || rc == WZP_ERR_NOT_MEMBER); /* B may refuse A */
             } else if (in->type == WZP_SIG_CALL_ANSWER) {
                 assert_int_equal(wzp_hs_on_answer(w->hs_b, in, &reply), 0);
             } else if (in->type == WZP_SIG_KEY_CONFIRM) {
@@ -390,6 +404,94 @@ static void impostor(bool b_calls) {
     teardown_world(&w);
 }
 
+/* A secret room: B, with the room's proof key, is admitted either way round; B without it (it
+ * knows the room id the relay sees, not the secret) or with another room's is refused whether
+ * it calls or answers, is named in the event (unless it refused A's offer first), and never gets
+ * A's sender key -- nor a key confirmation, so it holds no session key with A at all. */
+static void test_a_secret_room_admits_only_who_proves_its_secret(void **state) {
+    (void)state;
+    static world w;
+    uint8_t key[32], other[32];
+    randombytes_buf(key, sizeof(key));
+    randombytes_buf(other, sizeof(other));
+    for (int b_calls = 0; b_calls < 2; b_calls++) {
+        open_world_in(&w, false, b_calls, key, key);
+        assert_int_equal(run_handshake(&w), WZP_HS_ESTABLISHED);
+        teardown_world(&w);
+        for (int has = 0; has < 2; has++) {
+            open_world_in(&w, false, b_calls, key, has ? other : NULL);
+            assert_int_not_equal(run_handshake(&w), WZP_HS_ESTABLISHED);
+            wzp_session_event ev;
+            bool refused = false;
+            while (wzp_call_session_next_event(w.s, &ev)) {
+                assert_int_not_equal(ev.type, WZP_EV_PEER_READY);
+                if (ev.type == WZP_EV_PEER_UNPROVEN) {
+                    assert_string_equal(ev.fingerprint, w.fp_b); /* the key that signed */
+                    refused = true;
+                }
+            }
+            /* B holding another room's key refuses A's offer itself: A hears nothing back */
+            bool a_hears = !(has && !b_calls);
+            assert_int_equal(refused, a_hears);
+            assert_int_equal(wzp_call_session_stats(w.s).peers_unproven, a_hears ? 1 : 0);
+            for (size_t i = 0; i < w.path.nout; i++) {
+                const wzp_signal *m = w.path.out[i];
+                assert_false(m->type == WZP_SIG_PEER_SIGNAL &&
+                             (m->u.peer_signal.inner->type == WZP_SIG_SENDER_KEY ||
+                              m->u.peer_signal.inner->type == WZP_SIG_KEY_CONFIRM));
+            }
+            wzp_peer_view v[4];
+            assert_int_equal(ready_peers(&w, v), 0);
+            teardown_world(&w);
+        }
+    }
+}
+
+static bool admit_nobody(void *user, const uint8_t *fp) {
+    world *w = user;
+    assert_memory_equal(fp, w->b.fingerprint, WZP_FINGERPRINT_SIZE); /* asked about B, proven */
+    return false;
+}
+
+static bool admit_b(void *user, const uint8_t *fp) {
+    world *w = user;
+    return memcmp(fp, w->b.fingerprint, WZP_FINGERPRINT_SIZE) == 0;
+}
+
+/* --require-verified: a member A does not admit (not a contact) is refused once its key proved
+ * who it is, whether it calls or answers, and gets no key; one A admits is heard as usual. */
+static void test_a_member_not_admitted_gets_no_keys(void **state) {
+    (void)state;
+    static world w;
+    for (int b_calls = 0; b_calls < 2; b_calls++) {
+        world_admit = admit_b;
+        open_world_in(&w, false, b_calls, NULL, NULL);
+        assert_int_equal(run_handshake(&w), WZP_HS_ESTABLISHED);
+        teardown_world(&w);
+        world_admit = admit_nobody;
+        open_world_in(&w, false, b_calls, NULL, NULL);
+        assert_int_not_equal(run_handshake(&w), WZP_HS_ESTABLISHED);
+        wzp_session_event ev;
+        bool refused = false;
+        while (wzp_call_session_next_event(w.s, &ev)) {
+            assert_int_not_equal(ev.type, WZP_EV_PEER_READY);
+            if (ev.type == WZP_EV_PEER_UNVERIFIED) {
+                assert_string_equal(ev.fingerprint, w.fp_b);
+                refused = true;
+            }
+        }
+        assert_true(refused);
+        for (size_t i = 0; i < w.path.nout; i++) {
+            const wzp_signal *m = w.path.out[i];
+            assert_false(m->type == WZP_SIG_PEER_SIGNAL &&
+                         (m->u.peer_signal.inner->type == WZP_SIG_SENDER_KEY ||
+                          m->u.peer_signal.inner->type == WZP_SIG_KEY_CONFIRM));
+        }
+        teardown_world(&w);
+    }
+    world_admit = NULL;
+}
+
 static void test_an_impostor_that_calls_is_refused(void **state) {
     (void)state;
     impostor(true);
@@ -408,6 +510,8 @@ int main(void) {
         cmocka_unit_test(test_bunched_reports_take_one_step),
         cmocka_unit_test(test_an_impostor_that_calls_is_refused),
         cmocka_unit_test(test_an_impostor_that_answers_is_refused),
+        cmocka_unit_test(test_a_secret_room_admits_only_who_proves_its_secret),
+        cmocka_unit_test(test_a_member_not_admitted_gets_no_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
