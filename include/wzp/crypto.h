@@ -200,7 +200,10 @@ wzp_hs_state wzp_hs_get_state(const wzp_handshake *hs);
  * so a key confirmation fails as well. The key is copied; wiped on free. */
 void wzp_hs_set_room_key(wzp_handshake *hs, const uint8_t key[WZP_KEY_SIZE]);
 
-/* Caller: build the CallOffer (a fresh ephemeral key, signature over the offer transcript). */
+/* Caller: build the CallOffer (signed over the offer transcript). Its `ephemeral_pub` is a
+ * commitment to our fresh ephemeral key, SHA-256("wzp/v1 ephemeral-commit\0" || key); the key
+ * itself goes with our KeyConfirm, after the callee's answer signed its own (docs/SECURITY.md
+ * "Safety code"). */
 WZP_MUST_CHECK int wzp_hs_make_offer(wzp_handshake *hs, const wzp_profile *profiles, size_t n,
                                      const char *alias, wzp_signal **offer);
 /* Callee: verify an offer and answer it with the first of our `profiles` the caller supports.
@@ -212,8 +215,10 @@ WZP_MUST_CHECK int wzp_hs_on_offer(wzp_handshake *hs, const wzp_signal *offer,
 /* Caller: verify the answer, derive keys, reply with our KeyConfirm. Errors as on_offer. */
 WZP_MUST_CHECK int wzp_hs_on_answer(wzp_handshake *hs, const wzp_signal *answer,
                                     wzp_signal **confirm);
-/* Both: verify the peer's KeyConfirm. The callee replies with its own (`*reply` non-NULL); the
- * caller gets NULL. Afterwards the handshake is ESTABLISHED. */
+/* Both: verify the peer's KeyConfirm. The callee first checks the caller's ephemeral key in it
+ * against the offer's commitment and only then derives the keys (WZP_ERR_AUTH: missing or not
+ * the committed key), then replies with its own (`*reply` non-NULL); the caller gets NULL.
+ * Afterwards the handshake is ESTABLISHED. */
 WZP_MUST_CHECK int wzp_hs_on_confirm(wzp_handshake *hs, const wzp_signal *confirm,
                                      wzp_signal **reply);
 /* Only once ESTABLISHED: the two directional media keys, the 4-digit SAS. */

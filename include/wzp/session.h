@@ -116,7 +116,7 @@ typedef enum wzp_session_event_type {
     WZP_EV_JOINED,       /* in the room: media may flow */
     WZP_EV_ROOM,         /* the room's membership: `count` */
     WZP_EV_PEER_READY,   /* end-to-end keys with `fingerprint`; `text`: the alias the relay
-                          * lists for it (unauthenticated; empty: none) */
+                          * lists for it (unauthenticated; empty: none); `safety_code` */
     WZP_EV_PEER_LEFT,    /* `fingerprint` (one of its devices) left the room */
     WZP_EV_TIER,         /* we send `tier` now: `fingerprint` hears `loss_pct`, path RTT `rtt_ms` */
     WZP_EV_SEND_FAILED,  /* a signalling message could not be sent: `text` names it */
@@ -134,6 +134,8 @@ typedef struct wzp_session_event {
     char fingerprint[WZP_FINGERPRINT_TEXT];
     char text[160];
     unsigned count;
+    unsigned
+        safety_code; /* WZP_EV_PEER_READY: the pair's 4-digit code (0000..9999) to read aloud */
     wzp_tier tier;
     double loss_pct;
     uint32_t rtt_ms;

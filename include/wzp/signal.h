@@ -266,6 +266,8 @@ struct wzp_signal {
         } federated_signal_forward;
         struct {
             wzp_sig_bytes mac; /* HMAC-SHA256 over the handshake transcript */
+            /* the caller's: its ephemeral key, which its offer only committed to */
+            wzp_sig_key_opt ephemeral_pub;
         } key_confirm;
         struct {
             uint32_t epoch;

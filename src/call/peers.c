@@ -217,8 +217,12 @@ static void take_key(wzp_call_session *s, wzp__peer *p, const wzp_signal *m, uin
     p->sid = media_id;
     sodium_memzero(key, sizeof(key));
     wzp_sender_key_wipe(&sk);
+    unsigned code = 0;
     if (first) {
-        wzp__session_event(s, WZP_EV_PEER_READY, now_ms, p->fptext, p->alias);
+        if (wzp_hs_sas(p->hs, &code) != WZP_OK) { /* (established: it unwrapped the key) */
+            code = 0;
+        }
+        wzp__session_event(s, WZP_EV_PEER_READY, now_ms, p->fptext, p->alias)->safety_code = code;
     }
 }
 

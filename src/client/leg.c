@@ -37,9 +37,9 @@ static void peer_ready(const wzp_leg *l, const wzp_session_event *ev) {
         named = ev->text[0] != '\0' ? wzp_contacts_by_name(l->cfg.contacts, ev->text) : NULL;
     }
     if (l->cfg.out != NULL) {
-        fprintf(l->cfg.out, "wzp-client: end-to-end keys with %s ready (%s%s)\n", ev->fingerprint,
-                k != NULL ? "verified: " : "unverified: not in your contacts",
-                k != NULL ? k->name : "");
+        fprintf(l->cfg.out, "wzp-client: end-to-end keys with %s ready (%s%s); safety code %04u\n",
+                ev->fingerprint, k != NULL ? "verified: " : "unverified: not in your contacts",
+                k != NULL ? k->name : "", ev->safety_code);
     }
     if (k == NULL && named != NULL) {
         char known[WZP_FINGERPRINT_TEXT];

@@ -18,6 +18,7 @@
 #define OFFER_LABEL  "wzp/v1 call-offer"
 #define ANSWER_LABEL "wzp/v1 call-answer"
 #define REKEY_LABEL  "wzp/v1 rekey"
+#define COMMIT_LABEL "wzp/v1 ephemeral-commit"
 #define PROOF_OFFER  "wzp/v1 room-proof offer"
 #define PROOF_ANSWER "wzp/v1 room-proof answer"
 #define MAX_TBS      512
@@ -29,6 +30,8 @@ struct wzp_handshake {
     uint8_t binding[WZP_BINDING_SIZE];
     uint8_t eph_sk[WZP_KEY_SIZE], eph_pk[WZP_KEY_SIZE];
     uint8_t peer_sign_pk[WZP_KEY_SIZE], peer_eph_pk[WZP_KEY_SIZE];
+    uint8_t eph_commit[32];  /* caller: SHA-256(COMMIT_LABEL || our ephemeral), offered */
+    uint8_t peer_commit[32]; /* callee: the caller's commitment, until it reveals */
     uint8_t offer_hash[32], th[32];
     uint8_t tx[WZP_KEY_SIZE], rx[WZP_KEY_SIZE]; /* current media chain keys */
     uint8_t tx_key_id, rx_key_id;
@@ -66,6 +69,18 @@ static void put_profile(tbs *t, const wzp_profile *p) {
     put(t, b, sizeof(b));
 }
 
+/* The caller's commitment to its ephemeral key (ZRTP's hash commitment): the offer carries it
+ * in place of the key, which the caller reveals only with its key confirmation, after the
+ * callee's answer has signed the callee's own ephemeral. Neither side can then choose its key
+ * knowing the other's, so nobody in the middle can steer the SAS. */
+static void ephemeral_commit(const uint8_t pk[32], uint8_t out[32]) {
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)COMMIT_LABEL, sizeof(COMMIT_LABEL));
+    crypto_hash_sha256_update(&st, pk, 32);
+    crypto_hash_sha256_final(&st, out);
+}
+
 int wzp_hs_new(wzp_hs_role role, const wzp_identity *me, const uint8_t binding[WZP_BINDING_SIZE],
                wzp_handshake **out) {
     int rc = wzp_crypto_init();
@@ -85,6 +100,7 @@ int wzp_hs_new(wzp_hs_role role, const wzp_identity *me, const uint8_t binding[W
     wzp_random_buf(eseed, sizeof(eseed)); /* an X25519 key pair from the library's source */
     crypto_box_seed_keypair(hs->eph_pk, hs->eph_sk, eseed);
     sodium_memzero(eseed, sizeof(eseed));
+    ephemeral_commit(hs->eph_pk, hs->eph_commit);
     *out = hs;
     return WZP_OK;
 }
@@ -231,12 +247,12 @@ int wzp_hs_make_offer(wzp_handshake *hs, const wzp_profile *profiles, size_t n, 
         return WZP_ERR_NOMEM;
     }
     memcpy(m->u.call_offer.identity_pub, hs->me.sign_pk, 32);
-    memcpy(m->u.call_offer.ephemeral_pub, hs->eph_pk, 32);
+    memcpy(m->u.call_offer.ephemeral_pub, hs->eph_commit, 32); /* the commitment, not the key */
     m->u.call_offer.supported_profiles.count = n;
     memcpy(m->u.call_offer.supported_profiles.items, profiles, n * sizeof(*profiles));
-    put_proof(hs, PROOF_OFFER, hs->me.sign_pk, hs->eph_pk, false, &m->u.call_offer.room_proof);
+    put_proof(hs, PROOF_OFFER, hs->me.sign_pk, hs->eph_commit, false, &m->u.call_offer.room_proof);
     tbs t;
-    offer_tbs(hs, hs->me.sign_pk, hs->eph_pk, &m->u.call_offer.supported_profiles,
+    offer_tbs(hs, hs->me.sign_pk, hs->eph_commit, &m->u.call_offer.supported_profiles,
               &m->u.call_offer.room_proof, &t);
     int rc = sign_into(hs, &t, &m->u.call_offer.signature);
     if (rc == WZP_OK) {
@@ -331,7 +347,7 @@ int wzp_hs_on_offer(wzp_handshake *hs, const wzp_signal *offer, const wzp_profil
     }
     hash_signed(&t, o->signature.data, hs->offer_hash);
     memcpy(hs->peer_sign_pk, o->identity_pub, 32);
-    memcpy(hs->peer_eph_pk, o->ephemeral_pub, 32);
+    memcpy(hs->peer_commit, o->ephemeral_pub, 32); /* its key comes with its confirmation */
 
     wzp_signal *m = wzp_signal_new(WZP_SIG_CALL_ANSWER);
     if (m == NULL) {
@@ -345,13 +361,12 @@ int wzp_hs_on_offer(wzp_handshake *hs, const wzp_signal *offer, const wzp_profil
     rc = sign_into(hs, &t, &m->u.call_answer.signature);
     if (rc == WZP_OK) {
         hash_signed(&t, m->u.call_answer.signature.data, hs->th);
-        rc = derive_keys(hs);
     }
     if (rc != WZP_OK) {
         wzp_signal_free(m);
         return fail(hs, rc);
     }
-    hs->state = WZP_HS_ANSWER_SENT;
+    hs->state = WZP_HS_ANSWER_SENT; /* the keys come once the caller reveals its ephemeral */
     *answer = m;
     return WZP_OK;
 }
@@ -369,6 +384,10 @@ static int make_confirm(const wzp_handshake *hs, wzp_signal **out) {
     crypto_auth_hmacsha256_final(&st, m->u.key_confirm.mac.data);
     m->u.key_confirm.mac.present = true;
     m->u.key_confirm.mac.len = WZP_CONFIRM_SIZE;
+    if (hs->role == WZP_HS_CALLER) { /* the ephemeral the offer committed to */
+        m->u.key_confirm.ephemeral_pub.present = true;
+        memcpy(m->u.key_confirm.ephemeral_pub.key, hs->eph_pk, 32);
+    }
     *out = m;
     return WZP_OK;
 }
@@ -426,7 +445,23 @@ int wzp_hs_on_confirm(wzp_handshake *hs, const wzp_signal *confirm, wzp_signal *
     if (hs->state != (callee ? WZP_HS_ANSWER_SENT : WZP_HS_CONFIRM_SENT)) {
         return WZP_ERR_STATE;
     }
-    int rc = check_confirm(hs, confirm);
+    int rc = WZP_OK;
+    if (callee) { /* the caller's ephemeral: the one it committed to, or nothing */
+        uint8_t c[32];
+        const wzp_sig_key_opt *eph = &confirm->u.key_confirm.ephemeral_pub;
+        if (confirm->type != WZP_SIG_KEY_CONFIRM || !eph->present) {
+            return fail(hs, WZP_ERR_AUTH);
+        }
+        ephemeral_commit(eph->key, c);
+        if (sodium_memcmp(c, hs->peer_commit, 32) != 0) {
+            return fail(hs, WZP_ERR_AUTH);
+        }
+        memcpy(hs->peer_eph_pk, eph->key, 32);
+        rc = derive_keys(hs);
+    }
+    if (rc == WZP_OK) {
+        rc = check_confirm(hs, confirm);
+    }
     if (rc != WZP_OK) {
         return fail(hs, rc);
     }
@@ -632,6 +667,7 @@ void wzp_pair_binding(const uint8_t own[32], const uint8_t peer[32], uint8_t out
 void wzp__hs_set_ephemeral(wzp_handshake *hs, const uint8_t sk[WZP_KEY_SIZE]) {
     memcpy(hs->eph_sk, sk, WZP_KEY_SIZE);
     crypto_scalarmult_base(hs->eph_pk, hs->eph_sk);
+    ephemeral_commit(hs->eph_pk, hs->eph_commit);
 }
 
 void wzp__hs_transcript(const wzp_handshake *hs, uint8_t th[32]) {

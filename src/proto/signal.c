@@ -125,7 +125,10 @@ static const wzp__sig_field f_forward[] = {
     FIELD(federated_signal_forward, origin_relay_fp, STR, 0),
 };
 
-static const wzp__sig_field f_key_confirm[] = {FIELD(key_confirm, mac, BYTES, 0)};
+static const wzp__sig_field f_key_confirm[] = {
+    FIELD(key_confirm, mac, BYTES, 0),
+    FIELD(key_confirm, ephemeral_pub, KEY_OPT, WZP__F_OPT),
+};
 static const wzp__sig_field f_sender_key[] = {
     FIELD(sender_key, epoch, U32, 0),
     FIELD(sender_key, sealed, BYTES, 0),

@@ -68,7 +68,12 @@ def check_handshake(hs):
     check("answer identity", bytes(answer["identity_pub"]).hex(), b["sign_pk"])
     eph_a = bytes.fromhex(hs["caller_eph_sk"])
     eph_b = bytes.fromhex(hs["callee_eph_sk"])
-    check("offer ephemeral", bytes(offer["ephemeral_pub"]), crypto_scalarmult_base(eph_a))
+    # the offer commits to the caller's ephemeral; the caller's confirmation reveals it
+    revealed = bytes(hs["caller_confirm"]["KeyConfirm"]["ephemeral_pub"])
+    check("revealed ephemeral", revealed, crypto_scalarmult_base(eph_a))
+    check("offer commitment", bytes(offer["ephemeral_pub"]),
+          hashlib.sha256(b"wzp/v1 ephemeral-commit\0" + revealed).digest())
+    check("callee reveals nothing", "ephemeral_pub" in hs["callee_confirm"]["KeyConfirm"], False)
     check("answer ephemeral", bytes(answer["ephemeral_pub"]), crypto_scalarmult_base(eph_b))
     profiles = offer["supported_profiles"]
     offer_tbs = (b"wzp/v1 call-offer\0" + binding + bytes(offer["identity_pub"]) +
@@ -84,7 +89,7 @@ def check_handshake(hs):
     th = hashlib.sha256(answer_tbs + sig_b).digest()
     check("transcript hash", hs["transcript"], th.hex())
     dh = crypto_scalarmult(eph_a, bytes(answer["ephemeral_pub"]))
-    check("dh symmetric", dh, crypto_scalarmult(eph_b, bytes(offer["ephemeral_pub"])))
+    check("dh symmetric", dh, crypto_scalarmult(eph_b, revealed))
     prk = hmac.new(th, dh, hashlib.sha256).digest()  # HKDF-Extract(salt=th, ikm=dh)
     check("caller tx key", hs["caller_tx"], expand(prk, b"wzp/v1 caller->callee media").hex())
     check("caller rx key", hs["caller_rx"], expand(prk, b"wzp/v1 callee->caller media").hex())

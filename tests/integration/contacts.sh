@@ -3,7 +3,7 @@
 # A as a contact "Alice". A (440 Hz) is shown to B as verified, in the log, the status line and
 # the metrics file; C (880 Hz), who calls itself "Alice" with another key, is shown unverified
 # and B is warned loudly. D, with --require-verified and only A as a contact, refuses C (named)
-# and hears A but not C.
+# and hears A but not C. Each pair reads the same safety code on both sides.
 set -euo pipefail
 RELAY=$1 CLIENT=$2 TONES=$3
 source "$(dirname "$0")/lib.sh"
@@ -66,6 +66,12 @@ assert peers['$FA']['verified'] and peers['$FA']['contact'] == 'Alice', peers
 assert not peers['$FC']['verified'] and 'contact' not in peers['$FC'], peers
 print('metrics file: A verified (Alice), C not')"
 grep -q "REFUSED a member: $FC is not in your contacts (--require-verified)" d.out
+# the safety code: A and B read the same four digits for their pair, C and B another
+FB=$(fp_of b.id)
+code() { grep -o "end-to-end keys with $2 ready .*; safety code [0-9]\{4\}$" "$1" | grep -o "[0-9]\{4\}$"; }
+AB=$(code a.out "$FB") BA=$(code b.out "$FA") CB=$(code c.out "$FB") BC=$(code b.out "$FC")
+echo "safety codes: A sees $AB for B, B sees $BA for A; C sees $CB for B, B sees $BC for C"
+[ -n "$AB" ] && [ "$AB" = "$BA" ] && [ -n "$CB" ] && [ "$CB" = "$BC" ]
 level() { "$TONES" "$1" 2.5 6 "$2" | cut -d' ' -f2; }
 check() { # file hz min max
   local l; l=$(level "$1" "$2")

@@ -2,6 +2,7 @@
  * change of state. */
 #include <cjson/cJSON.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -455,6 +456,71 @@ static void test_attack_swapped_answer_and_bad_confirmation(void **state) {
     call_end(&c);
 }
 
+/* The safety code's hash commitment (ZRTP style). The offer carries only a commitment to the
+ * caller's ephemeral key; the callee must sign its own before it learns the caller's, so it has
+ * no code to aim at: no keys and no SAS exist on its side until the caller's confirmation
+ * reveals the committed key. A confirmation revealing any other key (a man in the middle who
+ * picked its key after seeing the answer), or none, is refused. */
+static void test_the_offer_commits_to_the_callers_ephemeral(void **state) {
+    (void)state;
+    call c;
+    call_start(&c);
+    uint8_t esk[32], epk[32], want[32];
+    randombytes_buf(esk, sizeof(esk));
+    wzp__hs_set_ephemeral(c.ha, esk);
+    crypto_scalarmult_base(epk, esk);
+    static const char label[] = "wzp/v1 ephemeral-commit";
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)label, sizeof(label));
+    crypto_hash_sha256_update(&st, epk, 32);
+    crypto_hash_sha256_final(&st, want);
+    wzp_signal *offer = NULL, *answer = NULL, *confirm = NULL, *reply = NULL;
+    assert_int_equal(wzp_hs_make_offer(c.ha, profiles(), 3, NULL, &offer), 0);
+    assert_memory_not_equal(offer->u.call_offer.ephemeral_pub, epk, 32);
+    assert_memory_equal(offer->u.call_offer.ephemeral_pub, want, 32);
+    assert_int_equal(wzp_hs_on_offer(c.hb, offer, profiles(), 3, &answer), 0);
+    unsigned sas = 0;
+    wzp_session_keys k;
+    assert_int_equal(wzp_hs_sas(c.hb, &sas), WZP_ERR_STATE); /* nothing to aim at yet */
+    assert_int_equal(wzp_hs_session_keys(c.hb, &k), WZP_ERR_STATE);
+    assert_int_equal(wzp_hs_on_answer(c.ha, answer, &confirm), 0);
+    assert_true(confirm->u.key_confirm.ephemeral_pub.present);
+    assert_memory_equal(confirm->u.key_confirm.ephemeral_pub.key, epk, 32);
+
+    wzp_signal *forged = wzp_signal_new(WZP_SIG_KEY_CONFIRM); /* another key revealed */
+    *forged = *confirm;
+    forged->u.key_confirm.ephemeral_pub.key[0] ^= 1;
+    wzp_handshake *hb2 = NULL; /* a second callee for the same offer, to try each forgery */
+    wzp_signal *answer2 = NULL;
+    assert_int_equal(wzp_hs_new(WZP_HS_CALLEE, &c.b, c.binding, &hb2), 0);
+    assert_int_equal(wzp_hs_on_offer(hb2, offer, profiles(), 3, &answer2), 0);
+    assert_int_equal(wzp_hs_on_confirm(hb2, forged, &reply), WZP_ERR_AUTH);
+    assert_null(reply);
+    wzp_hs_free(hb2);
+    wzp_signal_free(answer2);
+    forged->u.key_confirm.ephemeral_pub.present = false; /* no key revealed */
+    assert_int_equal(wzp_hs_new(WZP_HS_CALLEE, &c.b, c.binding, &hb2), 0);
+    assert_int_equal(wzp_hs_on_offer(hb2, offer, profiles(), 3, &answer2), 0);
+    assert_int_equal(wzp_hs_on_confirm(hb2, forged, &reply), WZP_ERR_AUTH);
+    wzp_hs_free(hb2);
+    wzp_signal_free(answer2);
+    wzp_signal_free(forged); /* (a KeyConfirm owns no strings: the copy frees alone) */
+
+    assert_int_equal(wzp_hs_on_confirm(c.hb, confirm, &reply), 0); /* the real one */
+    unsigned sa = 0;
+    assert_int_equal(wzp_hs_sas(c.hb, &sas), 0);
+    wzp_signal *none = NULL;
+    assert_int_equal(wzp_hs_on_confirm(c.ha, reply, &none), 0);
+    assert_int_equal(wzp_hs_sas(c.ha, &sa), 0);
+    assert_int_equal(sa, sas);
+    wzp_signal_free(offer);
+    wzp_signal_free(answer);
+    wzp_signal_free(confirm);
+    wzp_signal_free(reply);
+    call_end(&c);
+}
+
 /* ---- media ------------------------------------------------------------------------------- */
 
 static void seal(wzp_media_tx *tx, uint32_t ts, uint8_t *out, size_t *n) {
@@ -650,6 +716,7 @@ int main(void) {
         cmocka_unit_test(test_removed_member_cannot_decrypt_the_next_epoch),
         cmocka_unit_test(test_secret_room_needs_its_proof),
         cmocka_unit_test(test_invite_round_trip_and_refusals),
+        cmocka_unit_test(test_the_offer_commits_to_the_callers_ephemeral),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
