@@ -29,13 +29,14 @@ extern "C" {
 
 #define WZP_SESSION_MAX_PEERS      32
 #define WZP_SESSION_MAX_PATHS      4
-#define WZP_SESSION_FRAME          960   /* what one pull returns: 20 ms at 48 kHz */
-#define WZP_SESSION_FEEDBACK_MS    500   /* quality reports both ways: three worse ones in 1.5 s */
-#define WZP_SESSION_STEP_MIN_MS    400   /* a sender takes one tier step per report round */
-#define WZP_SESSION_REPORT_FRESH   3000  /* reports older than this no longer steer our tier */
-#define WZP_SESSION_PEER_ACTIVE_MS 10000 /* a sender heard this recently, now silent: 100% loss */
-#define WZP_SESSION_SIGNAL_MAX     16384 /* the largest message a session sends */
-#define WZP_SESSION_EVENTS         64    /* events kept until read (older ones are dropped) */
+#define WZP_SESSION_FRAME          960    /* what one pull returns: 20 ms at 48 kHz */
+#define WZP_SESSION_FEEDBACK_MS    500    /* quality reports both ways: three worse ones in 1.5 s */
+#define WZP_SESSION_STEP_MIN_MS    400    /* a sender takes one tier step per report round */
+#define WZP_SESSION_REPORT_FRESH   3000   /* reports older than this no longer steer our tier */
+#define WZP_SESSION_PEER_ACTIVE_MS 10000  /* a sender heard this recently, now silent: 100% loss */
+#define WZP_SESSION_SIGNAL_MAX     16384  /* the largest message a session sends */
+#define WZP_SESSION_EVENTS         64     /* events kept until read (older ones are dropped) */
+#define WZP_SESSION_EPOCH_MS       300000 /* a fresh sender key at least every 5 minutes */
 
 typedef struct wzp_call_session wzp_call_session;
 
@@ -54,6 +55,7 @@ typedef struct wzp_call_session_config {
     int pin_tier;                 /* -1: follow the reports; else send this wzp_tier always */
     bool trunking;                /* tell the relay we take TrunkFrames */
     uint32_t rekey_frames;        /* ratchet our sender key after this many frames (0: default) */
+    uint32_t epoch_ms; /* a fresh sender key (new epoch) at least this often (0: default) */
     /* A secret room: its proof key (32 bytes, from wzp_room_secret_derive; copied, wiped on
      * free). A member is given our sender key only after its handshake proved the same key;
      * one that does not is refused (WZP_EV_PEER_UNPROVEN). NULL: an open room. */

@@ -382,7 +382,7 @@ void wzp__peers_on_room_update(wzp_call_session *s, const wzp_signal *m, uint64_
             peer_left(p);
         }
     }
-    wzp__session_membership_changed(s, joined, left_with_key);
+    wzp__session_membership_changed(s, joined, left_with_key, now_ms);
 }
 
 void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, const uint8_t *pkt,

@@ -231,6 +231,7 @@ static void start_media(wzp_call_session *s, wzp__spath *sp, uint32_t media_id, 
         return;
     }
     s->has_my_key = true;
+    s->epoch_since_ms = now_ms;
     uint8_t key[WZP_KEY_SIZE], key_id;
     wzp_sender_key_media(&s->my_key, key, &key_id);
     wzp_call_config cfg = s->cfg.media;
@@ -555,26 +556,32 @@ static void ratchet(wzp_call_session *s) {
     ratchet_step(s);
 }
 
-void wzp__session_membership_changed(wzp_call_session *s, bool joined, bool left_with_key) {
+/* A fresh random sender key (the next epoch), at once, to every member still here over its
+ * pairwise channel. */
+static void new_epoch(wzp_call_session *s, uint64_t now_ms) {
+    wzp_sender_key next;
+    if (wzp_sender_key_new(s->my_key.epoch + 1, &next) != WZP_OK) {
+        return;
+    }
+    wzp_sender_key_wipe(&s->my_key);
+    s->my_key = next;
+    wzp_sender_key_wipe(&next);
+    use_my_key(s);
+    s->st.epochs++;
+    s->epoch_since_ms = now_ms;
+    for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
+        s->peers[i].key_sent = false;
+    }
+    wzp__peers_send_key(s);
+}
+
+void wzp__session_membership_changed(wzp_call_session *s, bool joined, bool left_with_key,
+                                     uint64_t now_ms) {
     if (s->enc == NULL || !s->has_my_key) {
         return; /* no key yet: the first one is made when media starts */
     }
     if (left_with_key) {
-        /* a member who held our key left: a fresh one (the next epoch), at once, to everyone
-         * still here -- the leaver could ratchet the old one forward */
-        wzp_sender_key next;
-        if (wzp_sender_key_new(s->my_key.epoch + 1, &next) != WZP_OK) {
-            return;
-        }
-        wzp_sender_key_wipe(&s->my_key);
-        s->my_key = next;
-        wzp_sender_key_wipe(&next);
-        use_my_key(s);
-        s->st.epochs++;
-        for (size_t i = 0; s->peers != NULL && i < WZP_SESSION_MAX_PEERS; i++) {
-            s->peers[i].key_sent = false;
-        }
-        wzp__peers_send_key(s);
+        new_epoch(s, now_ms); /* a member who held our key left: it could ratchet the old one */
     } else if (joined) {
         ratchet_step(s); /* the newcomer gets a chain that cannot open what was said before */
     }
@@ -586,6 +593,12 @@ void wzp_call_session_tick(wzp_call_session *s, uint64_t now_ms) {
         keep_alive(s, sp, now_ms);
     }
     ratchet(s);
+    uint64_t every = s->cfg.epoch_ms != 0 ? s->cfg.epoch_ms : WZP_SESSION_EPOCH_MS;
+    if (s->enc != NULL && s->has_my_key && now_ms - s->epoch_since_ms >= every) {
+        /* a time bound besides the frame count: a key someone stole from this device (memory,
+         * a core dump) stops opening what we say within this long, ratchet or not */
+        new_epoch(s, now_ms);
+    }
     if (now_ms - s->last_feedback_ms >= WZP_SESSION_FEEDBACK_MS && !s->cfg.raw) {
         s->last_feedback_ms = now_ms;
         quality_feedback(s, now_ms);

@@ -60,6 +60,7 @@ struct wzp_call_session {
     char *token;
     wzp_sender_key my_key;
     bool has_my_key;
+    uint64_t epoch_since_ms; /* our sender key's epoch began then */
     bool has_room_key;
     uint8_t room_key[WZP_KEY_SIZE]; /* a secret room's proof key */
     wzp_call_encoder *enc;
@@ -110,7 +111,8 @@ void wzp__peers_deliver(wzp_call_session *s, uint32_t sender, bool short_id, con
 void wzp__peers_left_room(wzp_call_session *s);
 /* The room changed (peers.c): someone new, or someone who held our sender key left (session.c:
  * a ratchet step for a newcomer, a fresh key -- the next epoch -- for a leaver). */
-void wzp__session_membership_changed(wzp_call_session *s, bool joined, bool left_with_key);
+void wzp__session_membership_changed(wzp_call_session *s, bool joined, bool left_with_key,
+                                     uint64_t now_ms);
 /* A member told us how it hears us: as a sender, follow the worst fresh report (session.c). */
 void wzp__session_follow_reports(wzp_call_session *s, uint64_t now_ms);
 /* Every peer forgotten, its keys wiped (the session ends). */

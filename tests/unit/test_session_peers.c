@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "testutil.h"
+#include "call/session_internal.h"
 #include "wzp/session.h"
 
 #define SID_B  0x04000004u
@@ -268,6 +269,27 @@ static void test_a_sender_key_for_another_members_media_is_refused(void **state)
     teardown_world(&w);
 }
 
+/* B's key moves to epoch 2 (a member left it); B's epoch-1 key handed to A again afterwards --
+ * by a member that kept it, freshly sealed -- is not taken back: A keeps the newer key. */
+static void test_an_older_epochs_key_is_not_taken_back(void **state) {
+    (void)state;
+    static world w;
+    setup_world(&w);
+    key_from_b(&w, &w.sk, SID_B, SID_B);
+    wzp_sender_key next;
+    assert_int_equal(wzp_sender_key_new(2, &next), 0);
+    key_from_b(&w, &next, SID_B, SID_B);
+    const wzp__peer *p = wzp__peer_find(w.s, w.b.fingerprint, SID_B, false);
+    assert_non_null(p);
+    assert_int_equal(p->key.epoch, 2);
+    assert_memory_equal(p->key.chain, next.chain, sizeof(next.chain));
+    key_from_b(&w, &w.sk, SID_B, SID_B); /* epoch 1 again */
+    assert_int_equal(p->key.epoch, 2);
+    assert_memory_equal(p->key.chain, next.chain, sizeof(next.chain));
+    wzp_sender_key_wipe(&next);
+    teardown_world(&w);
+}
+
 /* The relay stops listing B: A drops its keys (keeping its statistics) and says so; B signalling
  * again from another session is a new device that must hand-shake afresh. */
 static void test_a_member_no_longer_listed_loses_its_keys(void **state) {
@@ -506,6 +528,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_sender_key_for_another_members_media_is_refused),
         cmocka_unit_test(test_a_member_no_longer_listed_loses_its_keys),
+        cmocka_unit_test(test_an_older_epochs_key_is_not_taken_back),
         cmocka_unit_test(test_a_sender_steps_down_as_the_third_bad_report_arrives),
         cmocka_unit_test(test_bunched_reports_take_one_step),
         cmocka_unit_test(test_an_impostor_that_calls_is_refused),

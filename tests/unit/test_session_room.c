@@ -70,6 +70,8 @@ typedef struct scenario {
     bool tap;                             /* capture what the relay forwards of member 0's media */
     uint64_t copy_from_ms, copy_until_ms; /* someone on member 2's path re-sends each of its
                                            * datagrams from its own address, ahead of it */
+    bool lossless;                        /* no datagram lost (the key-change cost alone) */
+    uint32_t epoch_ms;                    /* the members' sender-key time bound (0: default) */
 } scenario;
 
 typedef struct sim {
@@ -159,7 +161,7 @@ static void sim_commit(wzp_path *p, size_t len) {
         s->back_at_new_address == 0) {
         s->back_at_new_address = s->now;
     }
-    if (sp->relay_side && rnd(s) % 100 < LOSS_PCT) {
+    if (sp->relay_side && rnd(s) % 100 < LOSS_PCT && !s->sc.lossless) {
         s->lost++; /* every datagram the relay forwards: lost at 20% */
         return;
     }
@@ -331,6 +333,7 @@ static void start(sim *s, uint64_t seed) {
         wzp_call_session_config sc = wzp_call_session_default_config(&s->id[i]);
         sc.media.vad = sc.media.denoise = false; /* a tone is not noise */
         sc.rekey_frames = REKEY_AT;
+        sc.epoch_ms = s->sc.epoch_ms;
         unsigned pid = 0;
         assert_int_equal(wzp_call_session_new(&sc, &s->s[i]), 0);
         assert_int_equal(wzp_call_session_add_path(s->s[i], &s->up[i].base, &pid), 0);
@@ -693,6 +696,47 @@ static void test_a_leaver_and_a_newcomer_read_nothing_outside_their_stay(void **
     stop(&s);
 }
 
+/* What a key change costs the listeners: a lossless room, member 2 leaving at 3 s and coming
+ * back at 4 s (an epoch and a ratchet step for the others), and every sender's time bound at
+ * 1.5 s (five more epochs each): member 1 conceals not one frame of member 0's more than in the
+ * same room with none of that -- frames that arrive ahead of their key are held, not dropped. */
+static void test_key_changes_cost_no_frames(void **state) {
+    (void)state;
+    static sim base, changes;
+    const scenario quiet = {.lossless = true};
+    const scenario busy = {
+        .lossless = true, .leave_at_ms = 3000, .back_at_ms = 4000, .epoch_ms = 1500};
+    run_scenario(&base, 12, &quiet);
+    run_scenario(&changes, 12, &busy);
+    uint64_t concealed[2] = {0, 0}, held[2] = {0, 0}, played[2] = {0, 0};
+    sim *runs[2] = {&base, &changes};
+    for (int r = 0; r < 2; r++) {
+        wzp_peer_view v[2 * N];
+        size_t np = wzp_call_session_peers(runs[r]->s[1], v, 2 * N);
+        for (size_t k = 0; k < np; k++) {
+            if (v[k].media_id == wzp_call_session_media_id(runs[r]->s[0])) {
+                concealed[r] = v[k].stats.frames_concealed;
+                held[r] = v[k].stats.frames_held;
+                played[r] = v[k].stats.frames_played;
+                assert_int_equal(v[k].stats.auth_failures, 0);
+            }
+        }
+    }
+    wzp_session_stats st = wzp_call_session_stats(changes.s[0]);
+    print_message("member 1 hears member 0: without key changes %llu played, %llu concealed; "
+                  "with %llu epochs and %llu ratchet steps of member 0's key, %llu played, %llu "
+                  "concealed, %llu held for their key\n",
+                  (unsigned long long)played[0], (unsigned long long)concealed[0],
+                  (unsigned long long)st.epochs, (unsigned long long)st.rekeys,
+                  (unsigned long long)played[1], (unsigned long long)concealed[1],
+                  (unsigned long long)held[1]);
+    assert_true(st.epochs >= 5);
+    assert_true(played[1] > 350);
+    assert_true(concealed[1] <= concealed[0]);
+    stop(&base);
+    stop(&changes);
+}
+
 static void test_room_is_deterministic_from_its_seed(void **state) {
     (void)state;
     static sim a, b;
@@ -713,6 +757,7 @@ static void test_room_is_deterministic_from_its_seed(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_members_hear_each_other_through_20pct_loss),
+        cmocka_unit_test(test_key_changes_cost_no_frames),
         cmocka_unit_test(test_room_is_deterministic_from_its_seed),
         cmocka_unit_test(test_one_identity_on_two_devices_is_two_members),
         cmocka_unit_test(test_a_member_who_leaves_and_comes_back_is_heard_again),
