@@ -29,6 +29,14 @@ static void usage(FILE *f) {
                "  --seed N            random seed (default 1): runs repeat exactly\n"
                "  --stats SECS        a JSON line of counters every SECS (and at the end)\n"
                "  --duration SECS     stop by itself after SECS (default: at Ctrl-C)\n"
+               "  --rebind-at SECS    a NAT rebinding: from then on each client's traffic\n"
+               "                      leaves from a new port (the stats say when the upstream\n"
+               "                      first answered it: rebind_first_down_ms)\n"
+               "  --copier            an on-path copier: each client datagram whose first byte\n"
+               "                      is 0x04..0x3F (media, and QUIC packets with a greased\n"
+               "                      fixed bit) is also sent, first, from the proxy's own\n"
+               "                      socket; what comes back to it is counted (copier_rx,\n"
+               "                      copier_rx_bytes, copier_rx_small: <= 32 bytes), not passed\n"
                "  --version, --help\n");
 }
 
@@ -67,16 +75,26 @@ static int load_scenario(const char *path, wzp_netsim_options *o) {
 }
 
 int main(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},   {"upstream", required_argument, NULL, 'u'},
-        {"loss", required_argument, NULL, 'L'},     {"ge", required_argument, NULL, 'g'},
-        {"delay", required_argument, NULL, 'd'},    {"jitter", required_argument, NULL, 'j'},
-        {"reorder", no_argument, NULL, 'r'},        {"dup", required_argument, NULL, 'D'},
-        {"rate", required_argument, NULL, 'R'},     {"queue", required_argument, NULL, 'q'},
-        {"scenario", required_argument, NULL, 's'}, {"direction", required_argument, NULL, 'x'},
-        {"seed", required_argument, NULL, 'S'},     {"stats", required_argument, NULL, 't'},
-        {"duration", required_argument, NULL, 'T'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                         {"upstream", required_argument, NULL, 'u'},
+                                         {"loss", required_argument, NULL, 'L'},
+                                         {"ge", required_argument, NULL, 'g'},
+                                         {"delay", required_argument, NULL, 'd'},
+                                         {"jitter", required_argument, NULL, 'j'},
+                                         {"reorder", no_argument, NULL, 'r'},
+                                         {"dup", required_argument, NULL, 'D'},
+                                         {"rate", required_argument, NULL, 'R'},
+                                         {"queue", required_argument, NULL, 'q'},
+                                         {"scenario", required_argument, NULL, 's'},
+                                         {"direction", required_argument, NULL, 'x'},
+                                         {"seed", required_argument, NULL, 'S'},
+                                         {"stats", required_argument, NULL, 't'},
+                                         {"duration", required_argument, NULL, 'T'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"rebind-at", required_argument, NULL, 'B'},
+                                         {"copier", no_argument, NULL, 'C'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     static wzp_netsim_options o;
     o.listen = "127.0.0.1:0";
     o.seed = 1;
@@ -140,6 +158,14 @@ int main(int argc, char **argv) {
             o.duration_s = strtod(optarg, &end);
             rc = *end == '\0' && o.duration_s >= 0 && o.duration_s <= 86400 ? WZP_OK
                                                                             : WZP_ERR_MALFORMED;
+            break;
+        case 'B':
+            o.rebind_at_s = strtod(optarg, &end);
+            rc = *end == '\0' && o.rebind_at_s > 0 && o.rebind_at_s <= 86400 ? WZP_OK
+                                                                             : WZP_ERR_MALFORMED;
+            break;
+        case 'C':
+            o.copier = true;
             break;
         case 'V':
             printf("wzp-netsim %s\n", wzp_version());

@@ -20,6 +20,8 @@ static void usage(FILE *f) {
             "  --max-per-address N    sessions from one IP address (default %d; half of them in\n"
             "                         one room, 4N connections; 0: no limit): one address\n"
             "                         cannot fill the relay or a room\n"
+            "  --max-per-identity N   sessions of one identity, its devices (default %d; half\n"
+            "                         of them in one room; 0: no limit)\n"
             "  --session-idle SECS    drop a member silent this long: no media, keep-alive\n"
             "                         or signal (default %d, 2..600)\n"
             "  --auth-url URL         featherChat token validation: every client must send a\n"
@@ -37,8 +39,8 @@ static void usage(FILE *f) {
             "The relay joins clients into rooms (chosen by TLS SNI), routes their end-to-end key\n"
             "exchange and forwards their media, which it cannot decrypt, to the other members.\n",
             WZP_RELAY_MAX_SESSIONS_DEFAULT, WZP_RELAY_MAX_PER_ROOM_DEFAULT, WZP_RELAY_PER_ADDRESS,
-            WZP_RELAY_IDLE_MS_DEFAULT / 1000, WZP_RELAY_AUTH_TIMEOUT_MS / 1000,
-            WZP_RELAY_METRICS_DEFAULT);
+            WZP_RELAY_PER_IDENTITY, WZP_RELAY_IDLE_MS_DEFAULT / 1000,
+            WZP_RELAY_AUTH_TIMEOUT_MS / 1000, WZP_RELAY_METRICS_DEFAULT);
 }
 
 static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out) {
@@ -62,6 +64,7 @@ int main(int argc, char **argv) {
                                          {"max-sessions", required_argument, NULL, 's'},
                                          {"max-per-room", required_argument, NULL, 'r'},
                                          {"max-per-address", required_argument, NULL, 'P'},
+                                         {"max-per-identity", required_argument, NULL, 'J'},
                                          {"session-idle", required_argument, NULL, 't'},
                                          {"auth-url", required_argument, NULL, 'a'},
                                          {"auth-timeout", required_argument, NULL, 'A'},
@@ -113,6 +116,10 @@ int main(int argc, char **argv) {
         case 'P':
             ok = parse_uint(optarg, 0, WZP_QUIC_MAX_CONNS, &v);
             o.max_per_address = v == 0 ? UINT32_MAX : (uint32_t)v;
+            break;
+        case 'J':
+            ok = parse_uint(optarg, 0, 100000, &v);
+            o.max_per_identity = v == 0 ? UINT32_MAX : (uint32_t)v;
             break;
         case 't':
             ok = parse_uint(optarg, 2 * WZP_MEDIA_KEEPALIVE_MS / 1000, 600, &v);

@@ -97,8 +97,9 @@ WZP_MUST_CHECK int wzp_hop_seal(wzp_hop_tx *tx, const uint8_t *pkt, size_t len, 
  * when it cannot be a media datagram. */
 WZP_MUST_CHECK int wzp_hop_peek_session(const uint8_t *buf, size_t len, uint32_t *sid);
 /* Check MAC (constant time) then replay window; only an authentic, fresh datagram moves the
- * window. `*pkt` points into `buf`. Errors: WZP_ERR_TRUNCATED, WZP_ERR_MALFORMED,
- * WZP_ERR_UNKNOWN_KEY (another session), WZP_ERR_AUTH, WZP_ERR_REPLAY. */
+ * window. `*pkt` points into `buf`; with WZP_ERR_REPLAY it is set too (the datagram is authentic,
+ * only seen before). Errors: WZP_ERR_TRUNCATED, WZP_ERR_MALFORMED, WZP_ERR_UNKNOWN_KEY (another
+ * session), WZP_ERR_AUTH, WZP_ERR_REPLAY. */
 WZP_MUST_CHECK int wzp_hop_open(wzp_hop_rx *rx, const uint8_t *buf, size_t len, const uint8_t **pkt,
                                 size_t *pkt_len);
 

@@ -83,6 +83,14 @@ typedef struct wzp_netsim_options {
     double duration_s; /* stop by itself after this long (0: at SIGINT/SIGTERM) */
     wzp_netsim_step steps[WZP_NETSIM_MAX_STEPS];
     size_t nsteps;
+    /* A NAT that rebinds: at this time each client's traffic goes on from a new source port
+     * (0: never). The stats then say when the upstream first answered the new port. */
+    double rebind_at_s;
+    /* An on-path copier: every client datagram whose first byte is 0x04..0x3F (media, and QUIC
+     * short headers whose fixed bit ngtcp2 greased) is also sent at once, ahead of the original,
+     * from the copier's own socket; what the upstream sends that socket is counted, never passed
+     * on. */
+    bool copier;
 } wzp_netsim_options;
 
 /* Run the proxy in the foreground. Returns a process exit code. */

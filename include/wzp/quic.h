@@ -113,6 +113,9 @@ typedef struct wzp_quic_stats {
     uint64_t datagrams_received, recv_batches; /* recv_batches: recvmmsg calls that returned data */
     uint64_t datagrams_other; /* dropped by the demultiplexer (empty, STUN: no NAT checks yet) */
     uint64_t datagrams_sent, datagrams_dropped, send_syscalls; /* media plane, both paths */
+    /* packets of a connection from another address, held for their original: dropped as copies
+     * (the original came), or released to QUIC (the peer moved) */
+    uint64_t copies_dropped, held_released;
 } wzp_quic_stats;
 
 WZP_MUST_CHECK int wzp_quic_endpoint_new(uv_loop_t *loop, const wzp_quic_config *cfg,

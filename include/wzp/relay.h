@@ -39,11 +39,13 @@ typedef struct wzp_relay_server_config {
     wzp_relay_config rooms;
     wzp_relay_tap_fn tap; /* optional */
     void *tap_user;
-    struct wzp_auth *auth;    /* optional (wzp/auth.h): clients must present a featherChat token */
-    bool trunking;            /* batch what goes to each receiver that can take TrunkFrames */
-    const wzp_relay_lie *lie; /* NULL (tests only: wzp/relay_core.h) */
-    uint32_t max_per_address; /* sessions one IP may hold, half in one room, and four times as
-                               * many connections (0: WZP_RELAY_PER_ADDRESS; UINT32_MAX: none) */
+    struct wzp_auth *auth;     /* optional (wzp/auth.h): clients must present a featherChat token */
+    bool trunking;             /* batch what goes to each receiver that can take TrunkFrames */
+    const wzp_relay_lie *lie;  /* NULL (tests only: wzp/relay_core.h) */
+    uint32_t max_per_address;  /* sessions one IP may hold, half in one room, and four times as
+                                * many connections (0: WZP_RELAY_PER_ADDRESS; UINT32_MAX: none) */
+    uint32_t max_per_identity; /* sessions one identity may hold, half in one room (0:
+                                * WZP_RELAY_PER_IDENTITY; UINT32_MAX: none) */
 } wzp_relay_server_config;
 
 typedef struct wzp_relay_server wzp_relay_server;
@@ -97,8 +99,9 @@ typedef struct wzp_relay_options {
     bool trunking;   /* batch forwarded packets per receiver into TrunkFrames */
     bool has_remote; /* forward mode: carry every client to this relay, host no rooms */
     wzp_relay_probe_target remote;
-    const wzp_relay_lie *lie; /* a test tool's, never a flag or key: NULL */
-    uint32_t max_per_address; /* as wzp_relay_server_config's */
+    const wzp_relay_lie *lie;  /* a test tool's, never a flag or key: NULL */
+    uint32_t max_per_address;  /* as wzp_relay_server_config's */
+    uint32_t max_per_identity; /* as wzp_relay_server_config's */
 } wzp_relay_options;
 
 void wzp_relay_options_default(wzp_relay_options *o);

@@ -39,7 +39,9 @@ extern "C" {
 
 #define WZP_RELAY_JOIN_DEADLINE_MS 10000 /* a connection with no session by then is closed */
 #define WZP_RELAY_PER_ADDRESS      16    /* sessions one IP address may hold (half in one room) */
-#define WZP_RELAY_CHALLENGE_MS     250   /* at most one path challenge per member this often */
+#define WZP_RELAY_PER_IDENTITY     8     /* sessions one identity may hold (half in one room) */
+#define WZP_RELAY_CHALLENGE_MS     250   /* at most one path challenge per address this often */
+#define WZP_RELAY_CHALLENGE_SLOTS  2     /* addresses of one member challenged at once */
 
 typedef enum wzp_member_role {
     WZP_MEMBER_CLIENT, /* a member of a room */
@@ -81,12 +83,17 @@ typedef struct wzp_relay_core_config {
     /* Sessions members from one IP address may hold, and half of that in one room (0:
      * WZP_RELAY_PER_ADDRESS; UINT32_MAX: no limit): one address cannot fill the relay or a room. */
     uint32_t max_per_address;
+    /* Sessions one identity (a person's devices) may hold, half of that in one room (0:
+     * WZP_RELAY_PER_IDENTITY; UINT32_MAX: no limit): one token or key cannot fill the relay from
+     * many addresses. */
+    uint32_t max_per_identity;
 } wzp_relay_core_config;
 
 typedef struct wzp_relay_core_stats {
     uint64_t media_in, media_out, media_refused, keepalives, expired;
     uint64_t join_deadline;     /* connections closed for not joining in time */
     uint64_t join_per_address;  /* joins refused: their address held its share already */
+    uint64_t join_per_identity; /* joins refused: their identity held its share already */
     uint64_t challenges, roams; /* path validation: challenges sent; moves it confirmed */
     uint64_t media_bytes_in, media_bytes_out, joins, leaves;
     uint64_t join_refused[4];                 /* relay full, room full, bad signature, other */

@@ -3,6 +3,8 @@
  * 24-word BIP39 mnemonic; the fingerprint is what others see). The file defaults to
  * $XDG_CONFIG_HOME/wzp/identity, is created 0600, and is refused when others can read it.
  */
+#include <errno.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <string.h>
@@ -76,6 +78,14 @@ static int run(const char *cmd, const char *path, const char *hex, const char *w
             print_identity(out, &id, true);
         }
     } else if (strcmp(cmd, "show") == 0) {
+        struct stat st;
+        if (stat(path, &st) != 0 && errno == ENOENT) {
+            fprintf(err,
+                    "wzp-client: no identity at %s yet: `wzp-client identity new` makes one (so "
+                    "does the first call)\n",
+                    path);
+            return 1;
+        }
         rc = wzp_identity_load(path, &id);
         if (rc != WZP_OK) {
             fprintf(err, "wzp-client: cannot load %s: %s%s\n", path, wzp_strerror(rc),

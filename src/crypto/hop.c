@@ -151,12 +151,12 @@ int wzp_hop_open(wzp_hop_rx *rx, const uint8_t *buf, size_t len, const uint8_t *
         rx->bad_mac++;
         return WZP_ERR_AUTH;
     }
+    *pkt = buf + WZP_HOP_SID_SIZE + WZP_HOP_CTR_SIZE;
+    *pkt_len = body - WZP_HOP_SID_SIZE - WZP_HOP_CTR_SIZE;
     if (!wzp_replay_check(&rx->replay, ctr)) {
         rx->replays++;
         return WZP_ERR_REPLAY;
     }
     wzp_replay_mark(&rx->replay, ctr);
-    *pkt = buf + WZP_HOP_SID_SIZE + WZP_HOP_CTR_SIZE;
-    *pkt_len = body - WZP_HOP_SID_SIZE - WZP_HOP_CTR_SIZE;
     return WZP_OK;
 }

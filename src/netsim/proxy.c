@@ -24,7 +24,9 @@
 typedef struct client {
     bool used;
     struct sockaddr_storage addr;
-    uv_udp_t up; /* its own socket towards the upstream */
+    uv_udp_t ups[2]; /* its own socket towards the upstream: ups[cur] (a rebind moves it) */
+    int cur;
+    bool rebound; /* (--rebind-at) its traffic comes from a new port now */
     struct wzp_netsim_proxy *px;
 } client;
 
@@ -52,6 +54,11 @@ typedef struct wzp_netsim_proxy {
     size_t next_step;
     uint8_t rx[MAX_DGRAM + 1];
     FILE *out;
+    bool rebind_done;
+    double rebind_ms, rebind_first_down_ms; /* when it rebound; when the upstream answered it */
+    uv_udp_t copier;                        /* --copier's socket */
+    client copier_self;                     /* its handle's data */
+    uint64_t copied, copied_bytes, copier_rx, copier_rx_bytes, copier_rx_small;
 } wzp_netsim_proxy;
 
 static bool earlier(const wzp_netsim_proxy *px, unsigned a, unsigned b) {
@@ -119,7 +126,8 @@ static void on_send_timer(uv_timer_t *t) {
             if (p->down) {
                 (void)uv_udp_try_send(&px->listen, &b, 1, (const struct sockaddr *)&c->addr);
             } else {
-                (void)uv_udp_try_send(&c->up, &b, 1, (const struct sockaddr *)&px->upstream);
+                (void)uv_udp_try_send(&c->ups[c->cur], &b, 1,
+                                      (const struct sockaddr *)&px->upstream);
             }
         }
         px->freelist[px->nfree++] = idx;
@@ -168,8 +176,59 @@ static void on_upstream(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
     client *c = u->data;
     (void)flags;
     (void)from;
+    if (u != &c->ups[c->cur]) {
+        return; /* to the port the NAT no longer maps: lost */
+    }
+    if (nread > 0 && c->rebound && c->px->rebind_first_down_ms == 0) {
+        c->px->rebind_first_down_ms = now_ms(c->px);
+    }
     if (nread > 0 && nread <= MAX_DGRAM) {
         offer(c->px, (int)(c - c->px->clients), true, (const uint8_t *)buf->base, (size_t)nread);
+    }
+}
+
+/* A new socket towards the upstream for client `c` in ups[slot], receiving. */
+static int open_up(wzp_netsim_proxy *px, client *c, int slot) {
+    struct sockaddr_storage any;
+    socklen_t sl;
+    if (wzp_addr_parse(px->upstream.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0", &any, &sl) !=
+            WZP_OK ||
+        uv_udp_init(px->loop, &c->ups[slot]) != 0) {
+        return -1;
+    }
+    if (uv_udp_bind(&c->ups[slot], (const struct sockaddr *)&any, 0) != 0) {
+        uv_close((uv_handle_t *)&c->ups[slot], NULL);
+        return -1;
+    }
+    c->ups[slot].data = c;
+    uv_udp_recv_start(&c->ups[slot], on_alloc, on_upstream);
+    return 0;
+}
+
+/* The NAT rebinds: every client's old upstream socket goes, a new one (a new port) takes over. */
+static void rebind(wzp_netsim_proxy *px) {
+    px->rebind_done = true;
+    px->rebind_ms = now_ms(px);
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        client *c = &px->clients[i];
+        if (c->used && !c->rebound && open_up(px, c, 1 - c->cur) == 0) {
+            uv_close((uv_handle_t *)&c->ups[c->cur], NULL);
+            c->cur = 1 - c->cur;
+            c->rebound = true;
+        }
+    }
+}
+
+static void on_copier(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
+                      unsigned flags) {
+    client *self = u->data;
+    (void)buf;
+    (void)from;
+    (void)flags;
+    if (nread > 0) {
+        self->px->copier_rx++;
+        self->px->copier_rx_bytes += (uint64_t)nread;
+        self->px->copier_rx_small += nread <= 32; /* (a media path challenge is 25 bytes) */
     }
 }
 
@@ -197,26 +256,26 @@ static void on_listen(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const str
             return; /* bounded: 64 clients */
         }
         client *c = &px->clients[free_ci];
-        struct sockaddr_storage any;
-        socklen_t sl;
-        if (wzp_addr_parse(px->upstream.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0", &any,
-                           &sl) != WZP_OK ||
-            uv_udp_init(px->loop, &c->up) != 0) {
-            return;
-        }
-        if (uv_udp_bind(&c->up, (const struct sockaddr *)&any, 0) != 0) {
-            uv_close((uv_handle_t *)&c->up, NULL);
+        c->px = px;
+        c->cur = 0;
+        if (open_up(px, c, 0) != 0) {
             return;
         }
         c->used = true;
-        c->px = px;
+        c->rebound = px->rebind_done; /* (a client new after the rebind has nothing to move) */
         memset(&c->addr, 0, sizeof(c->addr));
         wzp_addr_copy(&c->addr, from);
-        c->up.data = c;
-        uv_udp_recv_start(&c->up, on_alloc, on_upstream);
         ci = free_ci;
     }
-    offer(px, ci, false, (const uint8_t *)buf->base, (size_t)nread);
+    const uint8_t *d = (const uint8_t *)buf->base;
+    if (px->o.copier && d[0] >= 0x04 && d[0] <= 0x3F) { /* media (or greased QUIC): ahead */
+        uv_buf_t b = uv_buf_init((char *)buf->base, (unsigned)nread);
+        if (uv_udp_try_send(&px->copier, &b, 1, (const struct sockaddr *)&px->upstream) > 0) {
+            px->copied++;
+            px->copied_bytes += (uint64_t)nread;
+        }
+    }
+    offer(px, ci, false, d, (size_t)nread);
 }
 
 static void print_dir(FILE *f, const char *name, const wzp_netsim_stats *s) {
@@ -234,8 +293,22 @@ static void print_stats(wzp_netsim_proxy *px) {
     print_dir(px->out, "up", &px->dir[0].st);
     fputc(',', px->out);
     print_dir(px->out, "down", &px->dir[1].st);
-    fprintf(px->out, ",\"queued\":%u,\"pool_full\":%llu}\n", px->nheap,
+    fprintf(px->out, ",\"queued\":%u,\"pool_full\":%llu", px->nheap,
             (unsigned long long)px->pool_full);
+    if (px->o.copier) {
+        fprintf(px->out,
+                ",\"copied\":%llu,\"copied_bytes\":%llu,\"copier_rx\":%llu,"
+                "\"copier_rx_bytes\":%llu,\"copier_rx_small\":%llu",
+                (unsigned long long)px->copied, (unsigned long long)px->copied_bytes,
+                (unsigned long long)px->copier_rx, (unsigned long long)px->copier_rx_bytes,
+                (unsigned long long)px->copier_rx_small);
+    }
+    if (px->rebind_done) {
+        fprintf(px->out, ",\"rebind_at\":%.3f,\"rebind_first_down_ms\":%.1f",
+                px->rebind_ms / 1000.0,
+                px->rebind_first_down_ms > 0 ? px->rebind_first_down_ms - px->rebind_ms : -1.0);
+    }
+    fprintf(px->out, "}\n");
     fflush(px->out);
 }
 
@@ -247,6 +320,9 @@ static void on_tick(uv_timer_t *t) {
         wzp_netsim_set(&px->dir[0], p);
         wzp_netsim_set(&px->dir[1], p);
         px->next_step++;
+    }
+    if (px->o.rebind_at_s > 0 && !px->rebind_done && now >= px->o.rebind_at_s * 1000.0) {
+        rebind(px);
     }
     if (px->o.stats_s > 0 && now >= (double)px->next_stats_ms) {
         print_stats(px);
@@ -304,6 +380,19 @@ int wzp_netsim_run(const wzp_netsim_options *o, FILE *out, FILE *err) {
     unsigned port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                       : ((struct sockaddr_in *)&bound)->sin_port);
     uv_udp_recv_start(&px.listen, on_alloc, on_listen);
+    if (o->copier) {
+        struct sockaddr_storage any;
+        px.copier_self.px = &px;
+        uv_udp_init(&loop, &px.copier);
+        px.copier.data = &px.copier_self;
+        if (wzp_addr_parse(px.upstream.ss_family == AF_INET6 ? "[::]:0" : "0.0.0.0:0", &any, &sl) !=
+                WZP_OK ||
+            uv_udp_bind(&px.copier, (const struct sockaddr *)&any, 0) != 0) {
+            fprintf(err, "wzp-netsim: cannot open the copier's socket\n");
+            return 1;
+        }
+        uv_udp_recv_start(&px.copier, on_alloc, on_copier);
+    }
     uv_timer_init(&loop, &px.send_timer);
     uv_timer_init(&loop, &px.tick);
     px.send_timer.data = px.tick.data = &px;
@@ -327,8 +416,11 @@ int wzp_netsim_run(const wzp_netsim_options *o, FILE *out, FILE *err) {
     uv_close((uv_handle_t *)&sigterm, NULL);
     for (int i = 0; i < MAX_CLIENTS; i++) {
         if (px.clients[i].used) {
-            uv_close((uv_handle_t *)&px.clients[i].up, NULL);
+            uv_close((uv_handle_t *)&px.clients[i].ups[px.clients[i].cur], NULL);
         }
+    }
+    if (o->copier) {
+        uv_close((uv_handle_t *)&px.copier, NULL);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

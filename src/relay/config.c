@@ -184,6 +184,11 @@ static int apply_key(const cfg_ctx *c, const config_setting_t *s, wzp_relay_opti
         o->max_per_address = v == 0 ? UINT32_MAX : (uint32_t)v;
         return rc;
     }
+    if (strcmp(name, "max_per_identity") == 0) {
+        rc = get_uint(c, s, 0, 100000, &v);
+        o->max_per_identity = v == 0 ? UINT32_MAX : (uint32_t)v;
+        return rc;
+    }
     if (strcmp(name, "session_idle") == 0) {
         rc = get_uint(c, s, 2 * WZP_MEDIA_KEEPALIVE_MS / 1000, 600, &v);
         o->rooms.idle_ms = (uint32_t)v * 1000;

@@ -195,24 +195,41 @@ static void follow(wzp_member *m, const struct sockaddr *from) {
 
 /* A client's authentic datagram came from `from`, not from where its media goes: perhaps it
  * moved (a new network, a NAT's new port), perhaps someone on the path re-sent a copy from
- * elsewhere. Its media stays where it was; `from` gets a challenge only the member can answer
- * (sealed with its hop key), at most one per WZP_RELAY_CHALLENGE_MS: all a copier ever gets. */
+ * elsewhere -- or both, the copy ahead of the original, which is then a replay (still
+ * authentic: it is challenged too). Its media stays where it was; `from` gets a challenge only
+ * the member can answer (sealed with its hop key), at most one per WZP_RELAY_CHALLENGE_MS per
+ * address, WZP_RELAY_CHALLENGE_SLOTS addresses at once: all a copier ever gets, and a copier
+ * cannot keep the member's real new address from being challenged. */
 static void challenge(wzp_relay_core *c, wzp_member *m, const struct sockaddr *from,
                       uint64_t now_ms) {
-    if (m->challenged_ms != 0 && now_ms - m->challenged_ms < WZP_RELAY_CHALLENGE_MS) {
+    struct wzp__challenge *slot = NULL, *free_slot = NULL;
+    uint64_t at = now_ms != 0 ? now_ms : 1;
+    for (int i = 0; i < WZP_RELAY_CHALLENGE_SLOTS; i++) {
+        struct wzp__challenge *p = &m->pending[i];
+        if (p->at_ms != 0 && wzp_addr_equal((const struct sockaddr *)&p->addr, from)) {
+            slot = p; /* challenged before: again once its time is up */
+            break;
+        }
+        if ((p->at_ms == 0 || at - p->at_ms >= WZP_RELAY_CHALLENGE_MS) &&
+            (free_slot == NULL || p->at_ms < free_slot->at_ms)) {
+            free_slot = p; /* unused, or its challenge unanswered for long enough */
+        }
+    }
+    slot = slot != NULL ? slot : free_slot;
+    if (slot == NULL || (slot->at_ms != 0 && at - slot->at_ms < WZP_RELAY_CHALLENGE_MS)) {
         return;
     }
-    m->challenged_ms = now_ms != 0 ? now_ms : 1;
-    wzp_addr_copy(&m->pending, from);
-    wzp_random_buf(m->token, sizeof(m->token));
+    slot->at_ms = at;
+    wzp_addr_copy(&slot->addr, from);
+    wzp_random_buf(slot->token, sizeof(slot->token));
     uint8_t msg[WZP_HOP_CHALLENGE_SIZE] = {WZP_HOP_CHALLENGE};
-    memcpy(msg + 1, m->token, sizeof(m->token));
+    memcpy(msg + 1, slot->token, sizeof(slot->token));
     wzp_path *p = m->path;
     struct sockaddr_storage home = p->remote; /* this one datagram goes to `from` */
     wzp_addr_copy(&p->remote, from);
     size_t out = 0;
-    uint8_t *slot = p->ops->datagram_slot(p);
-    if (wzp_hop_seal(&m->hop.tx, msg, sizeof(msg), slot, p->mtu, &out) != WZP_OK) {
+    uint8_t *dgram = p->ops->datagram_slot(p);
+    if (wzp_hop_seal(&m->hop.tx, msg, sizeof(msg), dgram, p->mtu, &out) != WZP_OK) {
         out = 0;
     }
     p->ops->datagram_commit(p, out);
@@ -223,14 +240,16 @@ static void challenge(wzp_relay_core *c, wzp_member *m, const struct sockaddr *f
 /* The answer to a challenge: from the challenged address, with its token, it moves the member. */
 static void challenge_reply(wzp_relay_core *c, wzp_member *m, const uint8_t *pkt,
                             const struct sockaddr *from) {
-    if (m->challenged_ms == 0 || !wzp_addr_equal((const struct sockaddr *)&m->pending, from) ||
-        sodium_memcmp(pkt + 1, m->token, sizeof(m->token)) != 0) {
-        return;
+    for (int i = 0; i < WZP_RELAY_CHALLENGE_SLOTS; i++) {
+        struct wzp__challenge *p = &m->pending[i];
+        if (p->at_ms != 0 && wzp_addr_equal((const struct sockaddr *)&p->addr, from) &&
+            sodium_memcmp(pkt + 1, p->token, sizeof(p->token)) == 0) {
+            wzp_addr_copy(&m->path->remote, from);
+            sodium_memzero(m->pending, sizeof(m->pending)); /* every other candidate too */
+            c->st.roams++;
+            return;
+        }
     }
-    wzp_addr_copy(&m->path->remote, from);
-    m->challenged_ms = 0;
-    sodium_memzero(m->token, sizeof(m->token));
-    c->st.roams++;
 }
 
 /* Send `cl`'s trunk frame: one hop datagram instead of `count`. */
@@ -311,14 +330,38 @@ static void fan_out(wzp_relay_core *c, wzp_member *from, const uint8_t *pkt, siz
     }
 }
 
+/* A replayed datagram (authentic, seen before) from an address that is not the member's, with
+ * one of the newest counters, within 50 ms of the member's last fresh one: the original of a copy
+ * someone on the path re-sent ahead of it from elsewhere -- so the member may be here (it may have
+ * moved, and the copy took its counter). An old datagram replayed later is not. */
+static bool twin_of_a_copy(const wzp_member *m, const uint8_t *data, size_t len,
+                           const struct sockaddr *from, uint64_t now_ms) {
+    uint32_t ctr = wzp__get_u32be(data + WZP_HOP_SID_SIZE);
+    uint32_t newest = (uint32_t)(m->hop.rx.replay.top - 1);
+    return len >= WZP_HOP_OVERHEAD + WZP_HOP_CHALLENGE_SIZE && /* its challenge is no bigger */
+           !wzp_addr_equal((const struct sockaddr *)&m->path->remote, from) &&
+           (uint32_t)(newest - ctr) <= 2 && now_ms - m->last_in_ms <= 50;
+}
+
 static void client_datagram(wzp_relay_core *c, wzp_member *m, const uint8_t *data, size_t len,
                             const struct sockaddr *from, uint64_t now_ms) {
     const uint8_t *pkt;
     size_t plen = 0;
-    if (wzp_hop_open(&m->hop.rx, data, len, &pkt, &plen) != WZP_OK) {
+    int rc = wzp_hop_open(&m->hop.rx, data, len, &pkt, &plen);
+    if (rc == WZP_ERR_REPLAY && twin_of_a_copy(m, data, len, from, now_ms)) {
+        c->st.media_refused++; /* not forwarded twice; but it says where the member is */
+        if (plen == WZP_HOP_CHALLENGE_SIZE && pkt[0] == WZP_HOP_CHALLENGE_REPLY) {
+            challenge_reply(c, m, pkt, from);
+        } else {
+            challenge(c, m, from, now_ms);
+        }
+        return;
+    }
+    if (rc != WZP_OK) {
         c->st.media_refused++; /* forged MAC or replay: nothing is sent anywhere */
         return;
     }
+    m->last_in_ms = now_ms;
     c->st.media_in++;
     c->st.media_bytes_in += len;
     m->ses->last_seen_ms = now_ms;

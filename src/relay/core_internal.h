@@ -29,11 +29,14 @@ struct wzp_member {
     char room[WZP_ROOM_NAME_MAX + 1];
     uint64_t connected_ms;   /* a member with no session WZP_RELAY_JOIN_DEADLINE_MS after goes */
     wzp_member *prev, *next; /* every member of the core */
-    /* path validation: the address an authentic datagram came from, challenged at this time
-     * (0: none pending) with this token; it becomes the path's remote when answered from there */
-    struct sockaddr_storage pending;
-    uint64_t challenged_ms;
-    uint8_t token[WZP_HOP_CHALLENGE_SIZE - 1];
+    /* path validation: addresses authentic datagrams came from, each challenged at a time
+     * (0: a free slot) with a token; the one answered from becomes the path's remote */
+    struct wzp__challenge {
+        struct sockaddr_storage addr;
+        uint64_t at_ms;
+        uint8_t token[WZP_HOP_CHALLENGE_SIZE - 1];
+    } pending[WZP_RELAY_CHALLENGE_SLOTS];
+    uint64_t last_in_ms; /* its last fresh authentic datagram came then */
 };
 
 typedef struct wzp__client {

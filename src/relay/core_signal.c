@@ -159,6 +159,24 @@ static bool address_full(const wzp_relay_core *c, const wzp_member *mb) {
     return all >= cap || room >= room_cap;
 }
 
+/* Has identity `fp` as many sessions as one identity may (or half of that in `room`)? */
+static bool identity_full(const wzp_relay_core *c, const uint8_t fp[WZP_FINGERPRINT_SIZE],
+                          const char *room) {
+    uint32_t cap = c->cfg.max_per_identity != 0 ? c->cfg.max_per_identity : WZP_RELAY_PER_IDENTITY;
+    uint32_t all = 0, in_room = 0, room_cap = cap / 2 > 0 ? cap / 2 : 1;
+    if (cap == UINT32_MAX) {
+        return false;
+    }
+    for (const wzp_member *m = c->members; m != NULL; m = m->next) {
+        if (m->ses != NULL && m->role == WZP_MEMBER_CLIENT &&
+            memcmp(m->ses->fingerprint, fp, WZP_FINGERPRINT_SIZE) == 0) {
+            all++;
+            in_room += strcmp(m->room, room) == 0;
+        }
+    }
+    return all >= cap || in_room >= room_cap;
+}
+
 /* The token featherChat vouched for must be this identity's: its fingerprint is checked against
  * the key that just signed this connection's join. */
 static bool vouch_matches(wzp_relay_core *c, wzp__client *cl,
@@ -206,6 +224,15 @@ static void join(wzp_relay_core *c, wzp__client *cl, const wzp_signal *m, uint64
                       mb->room);
         send_ack(c, mb, "too many sessions from your address");
         mb->path->ops->close(mb->path, "too many sessions from one address");
+        return;
+    }
+    if (rc == WZP_OK && identity_full(c, fp, mb->room)) {
+        c->st.join_per_identity++;
+        wzp__core_log(c,
+                      "wzp-relay: join refused: too many sessions of one identity room=%.12s fp=%s",
+                      mb->room, fptext);
+        send_ack(c, mb, "too many sessions of your identity");
+        mb->path->ops->close(mb->path, "too many sessions of one identity");
         return;
     }
     if (rc == WZP_OK) {

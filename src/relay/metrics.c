@@ -35,6 +35,9 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_join_per_address_total", "counter",
                     "Joins refused: their IP address held its share of sessions already.");
     wzp_prom_sample_u64(p, "wzp_relay_join_per_address_total", NULL, st.join_per_address);
+    wzp_prom_family(p, "wzp_relay_join_per_identity_total", "counter",
+                    "Joins refused: their identity held --max-per-identity sessions already.");
+    wzp_prom_sample_u64(p, "wzp_relay_join_per_identity_total", NULL, st.join_per_identity);
     wzp_prom_family(p, "wzp_relay_path_challenges_total", "counter",
                     "Path challenges sent to a member's new address (a move, or a copier).");
     wzp_prom_sample_u64(p, "wzp_relay_path_challenges_total", NULL, st.challenges);
@@ -88,6 +91,14 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_per_address_refused_total", "counter",
                     "New connections dropped: their IP address held its limit already.");
     wzp_prom_sample_u64(p, "wzp_relay_per_address_refused_total", NULL, q.refused_per_host);
+    wzp_prom_family(p, "wzp_relay_quic_copies_dropped_total", "counter",
+                    "QUIC packets from another address dropped: the original came from the "
+                    "connection's own address within 25 ms (a copy re-sent from elsewhere).");
+    wzp_prom_sample_u64(p, "wzp_relay_quic_copies_dropped_total", NULL, q.copies_dropped);
+    wzp_prom_family(p, "wzp_relay_quic_held_released_total", "counter",
+                    "QUIC packets from another address passed on after 25 ms without an original "
+                    "(the peer moved; QUIC validates its new path).");
+    wzp_prom_sample_u64(p, "wzp_relay_quic_held_released_total", NULL, q.held_released);
     wzp_prom_family(p, "wzp_relay_quic_stateless_resets_total", "counter",
                     "Stateless resets sent for unknown connections.");
     wzp_prom_sample_u64(p, "wzp_relay_quic_stateless_resets_total", NULL, q.resets_sent);

@@ -168,9 +168,16 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
             return 1;
         }
     }
-    wzp_relay_server_config cfg = {opts->listen,   id.seed,   opts->rooms,
-                                   NULL,           NULL,      auth,
-                                   opts->trunking, opts->lie, opts->max_per_address};
+    wzp_relay_server_config cfg = {opts->listen,
+                                   id.seed,
+                                   opts->rooms,
+                                   NULL,
+                                   NULL,
+                                   auth,
+                                   opts->trunking,
+                                   opts->lie,
+                                   opts->max_per_address,
+                                   opts->max_per_identity};
     wzp_relay_server *server = NULL;
     rc = wzp_relay_server_new(&loop, &cfg, &server);
     wzp_identity_wipe(&id);

@@ -218,9 +218,16 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
     s->timer_at = UINT64_MAX;
     static const double hs_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     wzp_histogram_init(&s->handshake, hs_bounds, sizeof(hs_bounds) / sizeof(hs_bounds[0]));
-    wzp_relay_core_config cc = {cfg->rooms,          cfg->trunking, cfg->tap, cfg->tap_user,
-                                link_deliver,        log_line,      s,        cfg->lie,
-                                cfg->max_per_address};
+    wzp_relay_core_config cc = {cfg->rooms,
+                                cfg->trunking,
+                                cfg->tap,
+                                cfg->tap_user,
+                                link_deliver,
+                                log_line,
+                                s,
+                                cfg->lie,
+                                cfg->max_per_address,
+                                cfg->max_per_identity};
     int rc = wzp_tls_identity_from_seed(cfg->seed, &s->tls);
     if (rc == WZP_OK) {
         rc = wzp_relay_core_new(&cc, &s->core);

@@ -32,6 +32,8 @@
 #define RESETS_PER_SEC     100 /* stateless resets an endpoint sends at most, in bursts of as many */
 #define MIN_RESET_SIZE     (NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN)
 #define MAX_PKT            1452
+#define HOLD_MS            25 /* a packet from a new address waits this long for its original */
+#define HOLD_PKTS          8  /* ... at most this many of one connection at once */
 #define PRIORITY                                                                                   \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"      \
     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:%DISABLE_TLS13_COMPAT_MODE"
@@ -66,6 +68,18 @@ struct wzp_quic_conn {
     char sni[256];
     void *user;
     wzp_quic_conn *next;
+    /* Packets from an address that is not the connection's: each held HOLD_MS (up to HOLD_PKTS,
+     * in arrival order) in case the same bytes come from where the connection is -- then it was
+     * a copy someone re-sent from elsewhere, ahead of the original, and is dropped; otherwise
+     * (the peer really moved: a NAT's new port) ngtcp2 gets it and validates the new path. */
+    struct held_pkt {
+        uint8_t *data; /* MAX_PKT; the slots' buffers, allocated on first use */
+        size_t len;
+        struct sockaddr_storage from;
+        socklen_t from_len;
+        uint64_t until_ms; /* 0: a free slot */
+    } hold[HOLD_PKTS];
+    uint8_t *hold_mem;
 };
 
 static uint64_t now_ns(void) {
@@ -343,8 +357,14 @@ static void conn_free(wzp_quic_conn *c);
 static void arm_timer(wzp_quic_conn *c);
 static void timer_closed(uv_handle_t *h);
 
-static void send_datagram(wzp_quic_conn *c, const uint8_t *data, size_t len) {
-    wzp__endpoint_send_now(c->ep, data, len, (const struct sockaddr *)&c->remote);
+/* A packet ngtcp2 wrote, to the address of the path it wrote it for: the current path, or a
+ * new one it is validating (PATH_CHALLENGE), never simply where the last packet came from. */
+static void send_datagram(wzp_quic_conn *c, const uint8_t *data, size_t len,
+                          const ngtcp2_path *path) {
+    const struct sockaddr *to = path != NULL && path->remote.addrlen > 0
+                                    ? (const struct sockaddr *)path->remote.addr
+                                    : (const struct sockaddr *)&c->remote;
+    wzp__endpoint_send_now(c->ep, data, len, to);
 }
 
 static void finish(wzp_quic_conn *c, int error, const char *reason) {
@@ -371,7 +391,7 @@ static void write_close(wzp_quic_conn *c, int liberr) {
     ngtcp2_ssize n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, buf, sizeof(buf),
                                                         &ccerr, now_ns());
     if (n > 0) {
-        send_datagram(c, buf, (size_t)n);
+        send_datagram(c, buf, (size_t)n, &ps.path);
     }
 }
 
@@ -401,7 +421,7 @@ static int conn_write(wzp_quic_conn *c) {
         if (n == 0) {
             break;
         }
-        send_datagram(c, buf, (size_t)n);
+        send_datagram(c, buf, (size_t)n, &ps.path);
     }
     ngtcp2_conn_update_pkt_tx_time(c->conn, now_ns());
     arm_timer(c);
@@ -427,8 +447,37 @@ static void close_gracefully(wzp_quic_conn *c, const char *reason) {
     finish(c, 0, reason);
 }
 
+static void conn_read(wzp_quic_conn *c, const uint8_t *data, size_t len,
+                      const struct sockaddr *from, socklen_t from_len);
+
+/* The oldest held packet (its slot), or NULL. */
+static struct held_pkt *oldest_held(wzp_quic_conn *c) {
+    struct held_pkt *o = NULL;
+    for (int i = 0; i < HOLD_PKTS; i++) {
+        if (c->hold[i].until_ms != 0 && (o == NULL || c->hold[i].until_ms < o->until_ms)) {
+            o = &c->hold[i];
+        }
+    }
+    return o;
+}
+
+/* A held packet, to ngtcp2 after all (no original came: the peer moved). */
+static void release_held(wzp_quic_conn *c, struct held_pkt *h) {
+    h->until_ms = 0;
+    c->ep->stats.held_released++;
+    conn_read(c, h->data, h->len, (const struct sockaddr *)&h->from, h->from_len);
+}
+
 static void on_timer(uv_timer_t *t) {
     wzp_quic_conn *c = t->data;
+    struct held_pkt *h = oldest_held(c);
+    if (h != NULL && uv_now(c->ep->loop) >= h->until_ms) {
+        release_held(c, h); /* (it may finish the connection: nothing after it here) */
+        if (!c->closed) {
+            arm_timer(c);
+        }
+        return;
+    }
     if (c->lingering && uv_now(c->ep->loop) >= c->linger_until) {
         write_close(c, 0);
         finish(c, 0, "linger expired");
@@ -452,8 +501,14 @@ static void on_timer(uv_timer_t *t) {
 static void arm_timer(wzp_quic_conn *c) {
     ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(c->conn), now = now_ns();
     uint64_t ms = expiry <= now ? 0 : (expiry - now) / NGTCP2_MILLISECONDS + 1;
+    uint64_t t = uv_now(c->ep->loop);
     if (c->lingering) {
-        uint64_t t = uv_now(c->ep->loop), left = c->linger_until > t ? c->linger_until - t : 0;
+        uint64_t left = c->linger_until > t ? c->linger_until - t : 0;
+        ms = ms < left ? ms : left;
+    }
+    const struct held_pkt *h = oldest_held(c);
+    if (h != NULL) {
+        uint64_t left = h->until_ms > t ? h->until_ms - t : 0;
         ms = ms < left ? ms : left;
     }
     uv_timer_start(&c->timer, on_timer, ms, 0);
@@ -491,6 +546,8 @@ static void conn_free(wzp_quic_conn *c) {
     }
     wzp_free(c->sendbuf);
     wzp_free(c->reader);
+    wzp_free(c->hold_mem);
+    c->hold_mem = NULL;
     c->conn = NULL;
     c->tls = NULL;
     c->cred = NULL;
@@ -553,9 +610,13 @@ static void conn_read(wzp_quic_conn *c, const uint8_t *data, size_t len,
         return;
     }
     if (rv == 0) {
-        /* the peer may have moved: answer where it now sends from (QUIC validates the path) */
-        memcpy(&c->remote, from, from_len);
-        c->remote_len = from_len;
+        /* the peer's address is the path ngtcp2 now uses: it moves to a new one only after it
+         * validated it (a copy of a packet re-sent from elsewhere does not move the connection) */
+        const ngtcp2_path *cur = ngtcp2_conn_get_path(c->conn);
+        if (cur->remote.addrlen > 0 && cur->remote.addrlen <= sizeof(c->remote)) {
+            memcpy(&c->remote, cur->remote.addr, cur->remote.addrlen);
+            c->remote_len = (socklen_t)cur->remote.addrlen;
+        }
         rv = conn_write(c);
     }
     if (rv == NGTCP2_ERR_DRAINING && c->reset_by_peer) {
@@ -673,6 +734,46 @@ static void accept_conn(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     conn_read(c, data, len, from, from_len);
 }
 
+/* A packet for connection `c`: from where the connection is, to ngtcp2 (dropping a held copy of
+ * it); from anywhere else, held for its original (see `hold`). */
+static void deliver(wzp_quic_conn *c, const uint8_t *data, size_t len, const struct sockaddr *from,
+                    socklen_t from_len) {
+    bool home = wzp_addr_equal((const struct sockaddr *)&c->remote, from);
+    if (home || c->closed || c->lingering || len > MAX_PKT) {
+        for (int i = 0; home && i < HOLD_PKTS; i++) {
+            struct held_pkt *h = &c->hold[i];
+            if (h->until_ms != 0 && h->len == len && memcmp(h->data, data, len) == 0) {
+                h->until_ms = 0; /* the held one was a copy of this: dropped */
+                c->ep->stats.copies_dropped++;
+            }
+        }
+        conn_read(c, data, len, from, from_len);
+        return;
+    }
+    if (c->hold_mem == NULL && (c->hold_mem = wzp_malloc((size_t)HOLD_PKTS * MAX_PKT)) == NULL) {
+        conn_read(c, data, len, from, from_len);
+        return;
+    }
+    struct held_pkt *slot = NULL;
+    for (int i = 0; i < HOLD_PKTS && slot == NULL; i++) {
+        slot = c->hold[i].until_ms == 0 ? &c->hold[i] : NULL;
+    }
+    if (slot == NULL) { /* all held: the oldest goes to ngtcp2 now */
+        slot = oldest_held(c);
+        release_held(c, slot);
+        if (c->closed) {
+            return;
+        }
+    }
+    slot->data = c->hold_mem + (size_t)(slot - c->hold) * MAX_PKT;
+    memcpy(slot->data, data, len);
+    slot->len = len;
+    memcpy(&slot->from, from, from_len);
+    slot->from_len = from_len;
+    slot->until_ms = uv_now(c->ep->loop) + HOLD_MS;
+    arm_timer(c);
+}
+
 /* A short-header packet for no connection we know may be our server's stateless reset: its
  * DCID is random and its last 16 bytes are the token the server gave us. Checked before the
  * media plane sees the packet (which would take anything from the relay's address), at the
@@ -740,7 +841,7 @@ bool wzp__quic_owns(wzp_quic_endpoint *ep, const uint8_t *data, size_t len,
     }
     wzp_quic_conn *c = find_conn(ep, vc.dcid, vc.dcidlen);
     if (c != NULL) {
-        conn_read(c, data, len, from, from_len);
+        deliver(c, data, len, from, from_len);
         return true;
     }
     return stateless_reset_for_us(ep, data, len, from, from_len);

@@ -8,6 +8,10 @@ DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 export XDG_CONFIG_HOME=$DIR/config
 
+# before any identity exists: what to do, not an I/O error
+if "$CLIENT" identity show 2> "$DIR/none.err"; then echo "showed an identity that does not exist"; exit 1; fi
+grep -q "no identity at .* yet: .wzp-client identity new. makes one" "$DIR/none.err"
+
 out=$("$CLIENT" identity new)
 grep -q "^fingerprint: [0-9a-f:]\{39\}$" <<<"$out"
 [ "$(stat -c %a "$DIR/config/wzp/identity")" = 600 ]

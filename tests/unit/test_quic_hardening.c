@@ -177,6 +177,64 @@ static void pump(int fwd, uint16_t sport, struct sockaddr_in *cl, client_hook ho
     }
 }
 
+/* ---- a copier on the path ----------------------------------------------------------------- */
+
+static int g_copier = -1;
+static uint16_t g_sport;
+
+/* Every short-header packet of the client is also sent, first, from the copier's socket. */
+static bool copy_ahead(const uint8_t *pkt, size_t len) {
+    if (!(pkt[0] & 0x80)) {
+        send_to(g_copier, g_sport, pkt, len);
+    }
+    return true;
+}
+
+/* Someone on the path re-sends each of the client's packets from its own address, ahead of the
+ * original. The server drops each copy when its original comes from the connection's address
+ * (within 25 ms) instead of following it: twenty pings later the client still gets every answer,
+ * and the copier's address got nothing. (Before: the server answered wherever the last packet
+ * came from: 32 datagrams of the connection went to the copier's address.) */
+static void test_copies_from_another_address_do_not_move_a_connection(void **state) {
+    (void)state;
+    wzp_tls_identity *id = identity(9);
+    wzp_quic_endpoint *server = endpoint(id, "127.0.0.1:0", false, 0);
+    g_sport = wzp_quic_endpoint_port(server);
+    uint16_t fport, cport;
+    int fwd = udp_socket(&fport);
+    g_copier = udp_socket(&cport);
+    wzp_quic_endpoint *client = endpoint(NULL, "127.0.0.1:0", false, 0);
+    wzp_quic_conn *c = connect_to(client, fport, id);
+    struct sockaddr_in cl = {0};
+    for (int i = 0; i < 400 && g.pongs < 1; i++) {
+        pump(fwd, g_sport, &cl, copy_ahead);
+    }
+    assert_int_equal(g.pongs, 1); /* connected (through the forwarder, copies and all) */
+    for (int round = 1; round <= 20; round++) {
+        assert_int_equal(wzp_quic_send_signal(c, (const uint8_t *)PING, strlen(PING)), 0);
+        for (int i = 0; i < 100 && g.pongs < 1 + round; i++) {
+            pump(fwd, g_sport, &cl, copy_ahead);
+        }
+    }
+    wzp_quic_stats st;
+    wzp_quic_endpoint_stats(server, &st);
+    size_t to_copier = drain(g_copier, NULL);
+    print_message("20 pings: %d answers; %llu copies dropped, %llu held packets passed on; the "
+                  "copier's address got %zu datagrams\n",
+                  g.pongs - 1, (unsigned long long)st.copies_dropped,
+                  (unsigned long long)st.held_released, to_copier);
+    assert_int_equal(g.pongs, 21);
+    assert_true(st.copies_dropped >= 20);
+    assert_int_equal(to_copier, 0);
+    assert_int_equal(g.closed, 0);
+    wzp_quic_endpoint_free(client);
+    wzp_quic_endpoint_free(server);
+    run_for(20);
+    close(fwd);
+    close(g_copier);
+    wzp_tls_identity_free(id);
+}
+
 static int setup(void **state) {
     (void)state;
     memset(&g, 0, sizeof(g));
@@ -484,6 +542,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_restarted_relay_resets_old_connections, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_relay_with_another_seed_cannot_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copies_from_another_address_do_not_move_a_connection,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_resets_rate_limited_and_forged_ones_harmless, setup,
                                         teardown),
     };
