@@ -31,6 +31,9 @@ static void usage(FILE *f) {
             "  --metrics-listen ADDR  Prometheus /metrics on ADDR (default %s)\n"
             "  --probe ADDR[@FP]      probe another relay once a second: RTT, loss, jitter, up\n"
             "                         (repeatable; @FP pins its certificate fingerprint)\n"
+            "  --peer-relay IP        accept probes and forward-mode links from this host\n"
+            "                         (repeatable; hosts we --probe are accepted too; any\n"
+            "                         other relay's probe or link is refused)\n"
             "  --remote ADDR[@FP]     forward mode: host no rooms, carry every client to the\n"
             "                         relay at ADDR through one link with FEC (@FP pins it)\n"
             "  --trunking             batch what goes to each member into TrunkFrames (fewer\n"
@@ -71,6 +74,7 @@ int main(int argc, char **argv) {
                                          {"metrics-port", required_argument, NULL, 'm'},
                                          {"metrics-listen", required_argument, NULL, 'M'},
                                          {"probe", required_argument, NULL, 'p'},
+                                         {"peer-relay", required_argument, NULL, 'e'},
                                          {"trunking", no_argument, NULL, 'k'},
                                          {"remote", required_argument, NULL, 'R'},
                                          {"version", no_argument, NULL, 'V'},
@@ -92,7 +96,7 @@ int main(int argc, char **argv) {
     }
     opterr = 1;
     optind = 0;
-    bool probes_from_flags = false;
+    bool probes_from_flags = false, peers_from_flags = false;
     while ((c = getopt_long(argc, argv, "c:l:i:h", opts, NULL)) != -1) {
         unsigned long v = 0;
         bool ok = true;
@@ -146,6 +150,19 @@ int main(int argc, char **argv) {
             o.metrics_explicit = true;
             ok = set_string(o.metrics_listen, sizeof(o.metrics_listen), optarg);
             break;
+        case 'e': {
+            if (!peers_from_flags) { /* flags replace the file's list */
+                o.n_peer_relays = 0;
+                peers_from_flags = true;
+            }
+            struct sockaddr_storage ss;
+            ok = o.n_peer_relays < WZP_RELAY_MAX_PROBES &&
+                 wzp_relay_peer_host_parse(optarg, &ss) == WZP_OK;
+            if (ok) {
+                snprintf(o.peer_relays[o.n_peer_relays++], sizeof(o.peer_relays[0]), "%s", optarg);
+            }
+            break;
+        }
         case 'p':
             if (!probes_from_flags) { /* flags replace the file's list */
                 o.n_probes = 0;

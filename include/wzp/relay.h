@@ -46,6 +46,8 @@ typedef struct wzp_relay_server_config {
                                 * many connections (0: WZP_RELAY_PER_ADDRESS; UINT32_MAX: none) */
     uint32_t max_per_identity; /* sessions one identity may hold, half in one room (0:
                                 * WZP_RELAY_PER_IDENTITY; UINT32_MAX: none) */
+    const struct sockaddr_storage *peer_hosts; /* as wzp_relay_core_config's */
+    size_t npeer_hosts;
 } wzp_relay_server_config;
 
 typedef struct wzp_relay_server wzp_relay_server;
@@ -102,6 +104,9 @@ typedef struct wzp_relay_options {
     const wzp_relay_lie *lie;  /* a test tool's, never a flag or key: NULL */
     uint32_t max_per_address;  /* as wzp_relay_server_config's */
     uint32_t max_per_identity; /* as wzp_relay_server_config's */
+    /* hosts ("IP") other relays may probe and link from, besides those we probe ourselves */
+    char peer_relays[WZP_RELAY_MAX_PROBES][64];
+    unsigned n_peer_relays;
 } wzp_relay_options;
 
 void wzp_relay_options_default(wzp_relay_options *o);
@@ -111,6 +116,11 @@ WZP_MUST_CHECK int wzp_relay_options_load(const char *path, wzp_relay_options *o
                                           size_t errcap);
 /* Parse one probe target "IP:port" or "IP:port@FINGERPRINT". Errors: WZP_ERR_INVALID_ARG. */
 WZP_MUST_CHECK int wzp_relay_probe_parse(const char *text, wzp_relay_probe_target *t);
+/* A peer relay's host, "IP" (v4 or v6), as an address with port 0. Errors: WZP_ERR_INVALID_ARG. */
+WZP_MUST_CHECK int wzp_relay_peer_host_parse(const char *host, struct sockaddr_storage *out);
+/* The hosts other relays may probe and link from: the configured peer relays and the hosts we
+ * probe ourselves (at most WZP_RELAY_MAX_PEER_HOSTS). Returns how many. */
+size_t wzp_relay_peer_hosts(const wzp_relay_options *o, struct sockaddr_storage *out);
 
 /* Run the relay in the foreground until SIGINT or SIGTERM: load or create the relay identity
  * (0600), print the address and TLS fingerprint to `out`, serve. Returns a process exit code. */

@@ -40,6 +40,7 @@ extern "C" {
 #define WZP_RELAY_JOIN_DEADLINE_MS 10000 /* a connection with no session by then is closed */
 #define WZP_RELAY_PER_ADDRESS      16    /* sessions one IP address may hold (half in one room) */
 #define WZP_RELAY_PER_IDENTITY     8     /* sessions one identity may hold (half in one room) */
+#define WZP_RELAY_MAX_PEER_HOSTS   32    /* hosts other relays may probe and link from */
 #define WZP_RELAY_CHALLENGE_MS     250   /* at most one path challenge per address this often */
 #define WZP_RELAY_CHALLENGE_SLOTS  2     /* addresses of one member challenged at once */
 
@@ -87,6 +88,10 @@ typedef struct wzp_relay_core_config {
      * WZP_RELAY_PER_IDENTITY; UINT32_MAX: no limit): one token or key cannot fill the relay from
      * many addresses. */
     uint32_t max_per_identity;
+    /* The hosts other relays may probe or link from (copied; port ignored; at most
+     * WZP_RELAY_MAX_PEER_HOSTS): a probe or link from any other address is refused. */
+    const struct sockaddr_storage *peer_hosts;
+    size_t npeer_hosts;
 } wzp_relay_core_config;
 
 typedef struct wzp_relay_core_stats {
@@ -94,6 +99,7 @@ typedef struct wzp_relay_core_stats {
     uint64_t join_deadline;     /* connections closed for not joining in time */
     uint64_t join_per_address;  /* joins refused: their address held its share already */
     uint64_t join_per_identity; /* joins refused: their identity held its share already */
+    uint64_t peer_refused;      /* probes and links refused: not from a configured peer relay */
     uint64_t challenges, roams; /* path validation: challenges sent; moves it confirmed */
     uint64_t media_bytes_in, media_bytes_out, joins, leaves;
     uint64_t join_refused[4];                 /* relay full, room full, bad signature, other */

@@ -21,6 +21,29 @@ void wzp_relay_options_default(wzp_relay_options *o) {
     snprintf(o->metrics_listen, sizeof(o->metrics_listen), WZP_RELAY_METRICS_DEFAULT);
 }
 
+int wzp_relay_peer_host_parse(const char *host, struct sockaddr_storage *out) {
+    char text[80];
+    int n = snprintf(text, sizeof(text), strchr(host, ':') != NULL ? "[%s]:0" : "%s:0", host);
+    socklen_t sl;
+    if (n < 0 || (size_t)n >= sizeof(text) || strlen(host) >= 64 || host[0] == '[' ||
+        wzp_addr_parse(text, out, &sl) != WZP_OK) {
+        return WZP_ERR_INVALID_ARG;
+    }
+    return WZP_OK;
+}
+
+size_t wzp_relay_peer_hosts(const wzp_relay_options *o, struct sockaddr_storage *out) {
+    size_t n = 0;
+    socklen_t sl;
+    for (unsigned i = 0; i < o->n_peer_relays && n < WZP_RELAY_MAX_PEER_HOSTS; i++) {
+        n += wzp_relay_peer_host_parse(o->peer_relays[i], &out[n]) == WZP_OK;
+    }
+    for (unsigned i = 0; i < o->n_probes && n < WZP_RELAY_MAX_PEER_HOSTS; i++) {
+        n += wzp_addr_parse(o->probes[i].addr, &out[n], &sl) == WZP_OK;
+    }
+    return n;
+}
+
 int wzp_relay_probe_parse(const char *text, wzp_relay_probe_target *t) {
     memset(t, 0, sizeof(*t));
     const char *at = strchr(text, '@');
@@ -231,6 +254,26 @@ static int apply_key(const cfg_ctx *c, const config_setting_t *s, wzp_relay_opti
     }
     if (strcmp(name, "trunking_enabled") == 0) {
         return get_bool(c, s, &o->trunking);
+    }
+    if (strcmp(name, "peer_relays") == 0) {
+        if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+            config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+            return fail(c, s, "expected a list of hosts (\"IP\", ...)");
+        }
+        int n = config_setting_length(s);
+        if (n > WZP_RELAY_MAX_PROBES) {
+            return fail(c, s, "too many peer relays (at most 16)");
+        }
+        for (int i = 0; i < n; i++) {
+            const char *h = config_setting_get_string(config_setting_get_elem(s, (unsigned)i));
+            struct sockaddr_storage ss;
+            if (h == NULL || wzp_relay_peer_host_parse(h, &ss) != WZP_OK) {
+                return fail(c, s, "a peer relay is an IP address (\"10.0.0.2\", \"2001:db8::2\")");
+            }
+            snprintf(o->peer_relays[i], sizeof(o->peer_relays[i]), "%s", h);
+        }
+        o->n_peer_relays = (unsigned)n;
+        return WZP_OK;
     }
     if (strcmp(name, "probe_targets") == 0) {
         if (config_setting_type(s) != CONFIG_TYPE_LIST &&

@@ -33,6 +33,10 @@ int wzp_relay_core_new(const wzp_relay_core_config *cfg, wzp_relay_core **out) {
         return WZP_ERR_NOMEM;
     }
     c->cfg = *cfg;
+    c->cfg.peer_hosts = NULL;
+    for (size_t i = 0; i < cfg->npeer_hosts && i < WZP_RELAY_MAX_PEER_HOSTS; i++) {
+        c->peer_hosts[c->npeer_hosts++] = cfg->peer_hosts[i];
+    }
     c->trunk_cap = cfg->rooms.max_sessions;
     c->trunk_due = UINT64_MAX;
     int rc = wzp_rooms_new(&cfg->rooms, &c->rooms);
@@ -80,11 +84,27 @@ static int link_slot(const wzp_relay_core *c) {
     return -1;
 }
 
+/* Is `from` one of the hosts other relays may probe or link from? */
+static bool peer_host(const wzp_relay_core *c, const struct sockaddr *from) {
+    for (size_t i = 0; i < c->npeer_hosts; i++) {
+        if (wzp_addr_same_host((const struct sockaddr *)&c->peer_hosts[i], from)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int wzp_relay_core_connect(wzp_relay_core *c, const char *sni, wzp_path *path, uint64_t now_ms,
                            wzp_member **out) {
     wzp_member_role role = strcmp(sni, WZP_PROBE_SNI) == 0  ? WZP_MEMBER_PROBE
                            : strcmp(sni, WZP_LINK_SNI) == 0 ? WZP_MEMBER_LINK
                                                             : WZP_MEMBER_CLIENT;
+    if (role != WZP_MEMBER_CLIENT && !peer_host(c, (const struct sockaddr *)&path->remote)) {
+        c->st.peer_refused++;
+        wzp__core_log(c, "wzp-relay: refused a %s from a host that is not a configured peer relay",
+                      role == WZP_MEMBER_PROBE ? "probe" : "link");
+        return WZP_ERR_PERMISSION;
+    }
     int slot = role == WZP_MEMBER_LINK ? link_slot(c) : 0;
     if ((role == WZP_MEMBER_PROBE && c->st.probes >= WZP_RELAY_MAX_PROBE_PEERS) || slot < 0) {
         return WZP_ERR_FULL;

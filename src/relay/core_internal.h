@@ -68,6 +68,8 @@ struct wzp_relay_core {
     wzp_member *members;
     wzp__link *links[WZP_RELAY_MAX_LINKS];
     uint32_t link_generation;
+    struct sockaddr_storage peer_hosts[WZP_RELAY_MAX_PEER_HOSTS];
+    size_t npeer_hosts;
     wzp__client **trunk_pending; /* members with an unflushed frame (capacity: max_sessions) */
     size_t ntrunk_pending, trunk_cap;
     uint64_t trunk_due; /* the earliest pending frame's deadline (UINT64_MAX: none) */

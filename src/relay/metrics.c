@@ -35,6 +35,9 @@ void wzp_relay_server_metrics(const wzp_relay_server *s, wzp_prom *p) {
     wzp_prom_family(p, "wzp_relay_join_per_address_total", "counter",
                     "Joins refused: their IP address held its share of sessions already.");
     wzp_prom_sample_u64(p, "wzp_relay_join_per_address_total", NULL, st.join_per_address);
+    wzp_prom_family(p, "wzp_relay_peer_refused_total", "counter",
+                    "Probes and links refused: not from a configured peer relay's host.");
+    wzp_prom_sample_u64(p, "wzp_relay_peer_refused_total", NULL, st.peer_refused);
     wzp_prom_family(p, "wzp_relay_join_per_identity_total", "counter",
                     "Joins refused: their identity held --max-per-identity sessions already.");
     wzp_prom_sample_u64(p, "wzp_relay_join_per_identity_total", NULL, st.join_per_identity);

@@ -177,7 +177,12 @@ int wzp_relay_run(const wzp_relay_options *opts, FILE *out, FILE *err) {
                                    opts->trunking,
                                    opts->lie,
                                    opts->max_per_address,
-                                   opts->max_per_identity};
+                                   opts->max_per_identity,
+                                   NULL,
+                                   0};
+    static struct sockaddr_storage peer_hosts[WZP_RELAY_MAX_PEER_HOSTS];
+    cfg.npeer_hosts = wzp_relay_peer_hosts(opts, peer_hosts);
+    cfg.peer_hosts = peer_hosts;
     wzp_relay_server *server = NULL;
     rc = wzp_relay_server_new(&loop, &cfg, &server);
     wzp_identity_wipe(&id);

@@ -227,7 +227,9 @@ int wzp_relay_server_new(uv_loop_t *loop, const wzp_relay_server_config *cfg,
                                 s,
                                 cfg->lie,
                                 cfg->max_per_address,
-                                cfg->max_per_identity};
+                                cfg->max_per_identity,
+                                cfg->peer_hosts,
+                                cfg->npeer_hosts};
     int rc = wzp_tls_identity_from_seed(cfg->seed, &s->tls);
     if (rc == WZP_OK) {
         rc = wzp_relay_core_new(&cc, &s->core);

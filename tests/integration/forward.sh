@@ -8,7 +8,7 @@ set -euo pipefail
 RELAY=$1 CLIENT=$2 NETSIM=$3 TONES=$4
 LOSS=${WZP_FORWARD_LOSS:-0.2}
 source "$(dirname "$0")/lib.sh"
-RELAY_OUT=r.out start_relay "$RELAY"
+RELAY_OUT=r.out start_relay "$RELAY" --peer-relay 127.0.0.1 # F's link comes from there
 R_FP=$FP R_ADDR=$ADDR R_PORT=$PORT R_METRICS=$METRICS
 start_netsim "$NETSIM" "$R_PORT" --loss "$LOSS" --seed 1 --duration 60
 "$RELAY" --listen 127.0.0.1:0 --remote "127.0.0.1:$NETSIM_PORT@$R_FP" \

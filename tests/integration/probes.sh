@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two relays probing each other (certificates pinned) export RTT, jitter, loss and up gauges per
 # target; killing one flips the other's wzp_probe_up to 0 within 3 s, and it is 1 again soon
-# after the killed relay restarts (same identity, same address).
+# after the killed relay restarts (same identity, same address). A relay that does not count the
+# prober's host among its peers refuses its probes.
 set -euo pipefail
 RELAY=$1
 source "$(dirname "$0")/lib.sh"
@@ -66,4 +67,19 @@ wait_metric 10 "$METRICS_r1" "wzp_probe_up$T2" 1
 loss=$(metric "$METRICS_r1" "wzp_probe_loss_ratio$T2")
 echo "r1 -> r2 loss over the last 60 probes, outage included: $loss"
 awk -v l="$loss" 'BEGIN { exit !(l > 0) }'
+
+# a relay that neither probes r3's host nor names it with --peer-relay refuses r3's probes: its
+# probe slots are for its peers only (r1 and r2 accept each other because each probes the other)
+P0=$(free_udp)
+start r0 "$P0"
+P3=$(free_udp)
+start r3 "$P3" --probe "127.0.0.1:$P0@$FP_r0"
+T0='{target="127.0.0.1:'"$P0"'"}'
+wait_metric 5 "$METRICS_r0" "wzp_relay_peer_refused_total" 1 || true
+sleep 2
+echo "r0 refused $(metric "$METRICS_r0" wzp_relay_peer_refused_total) probe connection(s); r3 sees it up: $(metric "$METRICS_r3" "wzp_probe_up$T0")"
+[ "$(metric "$METRICS_r0" wzp_relay_peer_refused_total)" -ge 1 ]
+[ "$(metric "$METRICS_r3" "wzp_probe_up$T0")" = 0 ]
+[ "$(metric "$METRICS_r0" wzp_relay_probe_sessions)" = 0 ]
+grep -q "refused a probe from a host that is not a configured peer relay" r0.out
 echo "probes: ok"

@@ -282,8 +282,8 @@ static void test_media_fans_out_refuses_attacks_and_follows_roaming(void **state
     memset(&g, 0, sizeof(g));
     assert_int_equal(uv_loop_init(&g.loop), 0);
     uint8_t seed[32] = {9};
-    wzp_relay_server_config cfg = {"127.0.0.1:0", seed,  {16, 8, 30000}, on_tap, NULL,
-                                   NULL,          false, NULL,           0,      0};
+    wzp_relay_server_config cfg = {
+        .listen = "127.0.0.1:0", .seed = seed, .rooms = {16, 8, 30000}, .tap = on_tap};
     assert_int_equal(wzp_relay_server_new(&g.loop, &cfg, &g.relay), 0);
     wzp_quic_config qc = {.bind = "127.0.0.1:0",
                           .cb = {NULL, on_established, on_signal, on_closed, on_datagram}};

@@ -6,7 +6,10 @@
 
 #include "wzp/auth.h"
 #include "wzp/metrics.h"
+#include "wzp/addr.h"
+#include "wzp/link.h"
 #include "wzp/relay.h"
+#include "wzp/relay_core.h"
 
 static const char *write_conf(const char *text) {
     static char path[64];
@@ -61,6 +64,53 @@ static void test_config_error_changes_nothing(void **state) {
     assert_int_equal(wzp_relay_options_load(p, &o, err, sizeof(err)), WZP_ERR_INVALID_ARG);
     assert_non_null(strstr(err, "expected an integer"));
     unlink(p);
+}
+
+/* Probe and link slots are for peer relays: hosts named with peer_relays / --peer-relay, and
+ * the hosts we probe ourselves. Anyone else's probe or link is refused (and counted); clients
+ * from anywhere are not affected. */
+static void test_probe_and_link_slots_are_for_peer_relays(void **state) {
+    (void)state;
+    wzp_relay_options o;
+    wzp_relay_options_default(&o);
+    char err[256] = "";
+    const char *p = write_conf("peer_relays = ( \"10.0.0.2\", \"2001:db8::2\" );\n"
+                               "probe_targets = ( \"10.0.0.3:4433\" );\n");
+    assert_int_equal(wzp_relay_options_load(p, &o, err, sizeof(err)), WZP_OK);
+    assert_int_equal(o.n_peer_relays, 2);
+    struct sockaddr_storage hosts[WZP_RELAY_MAX_PEER_HOSTS];
+    size_t n = wzp_relay_peer_hosts(&o, hosts);
+    assert_int_equal(n, 3);
+    p = write_conf("peer_relays = ( \"10.0.0.2:5\" );\n");
+    assert_int_equal(wzp_relay_options_load(p, &o, err, sizeof(err)), WZP_ERR_INVALID_ARG);
+    assert_non_null(strstr(err, "a peer relay is an IP address"));
+    unlink(p);
+
+    wzp_relay_core_config cc = {.rooms = {16, 8, 15000}, .peer_hosts = hosts, .npeer_hosts = n};
+    wzp_relay_core *core = NULL;
+    assert_int_equal(wzp_relay_core_new(&cc, &core), 0);
+    struct {
+        const char *sni, *from;
+        int want;
+    } cases[] = {
+        {WZP_PROBE_SNI, "10.0.0.9:4433", WZP_ERR_PERMISSION}, /* a stranger's probe */
+        {WZP_LINK_SNI, "10.0.0.9:4433", WZP_ERR_PERMISSION},  /* ... and link */
+        {WZP_PROBE_SNI, "10.0.0.2:5555", WZP_OK},             /* a named peer, any port */
+        {WZP_PROBE_SNI, "[2001:db8::2]:1", WZP_OK},
+        {WZP_LINK_SNI, "10.0.0.3:7", WZP_OK},                          /* a host we probe */
+        {"5d61faddbb77f2a92f815bbaac9dbc91", "10.0.0.9:4433", WZP_OK}, /* a client */
+    };
+    wzp_path paths[sizeof(cases) / sizeof(cases[0])];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&paths[i], 0, sizeof(paths[i]));
+        socklen_t sl;
+        assert_int_equal(wzp_addr_parse(cases[i].from, &paths[i].remote, &sl), 0);
+        wzp_member *m = NULL;
+        assert_int_equal(wzp_relay_core_connect(core, cases[i].sni, &paths[i], 0, &m),
+                         cases[i].want);
+    }
+    assert_int_equal(wzp_relay_core_get_stats(core).peer_refused, 2);
+    wzp_relay_core_free(core);
 }
 
 static void test_probe_parse(void **state) {
@@ -162,6 +212,7 @@ int main(void) {
         cmocka_unit_test(test_probe_parse),
         cmocka_unit_test(test_prom_exposition),
         cmocka_unit_test(test_auth_reply),
+        cmocka_unit_test(test_probe_and_link_slots_are_for_peer_relays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,9 +138,11 @@ static void test_two_hundred_clients_all_hear_the_sender(void **state) {
     memset(&g, 0, sizeof(g));
     assert_int_equal(uv_loop_init(&g.loop), 0);
     uint8_t seed[32] = {7};
-    wzp_relay_server_config cfg = {
-        "127.0.0.1:0", seed,      {NCL + 8, NCL, 30000}, NULL, NULL, NULL, false, NULL,
-        UINT32_MAX,    UINT32_MAX};
+    wzp_relay_server_config cfg = {.listen = "127.0.0.1:0",
+                                   .seed = seed,
+                                   .rooms = {NCL + 8, NCL, 30000},
+                                   .max_per_address = UINT32_MAX,
+                                   .max_per_identity = UINT32_MAX};
     assert_int_equal(wzp_relay_server_new(&g.loop, &cfg, &g.relay), 0);
     uv_ip4_addr("127.0.0.1", wzp_relay_server_port(g.relay), &g.relay_addr);
     uint8_t pin[32];

@@ -150,8 +150,7 @@ static void test_rooms_join_update_route_and_refuse_forgeries(void **state) {
     memset(&g_w, 0, sizeof(g_w));
     assert_int_equal(uv_loop_init(&g_w.loop), 0);
     uint8_t seed[32] = {42};
-    wzp_relay_server_config cfg = {"127.0.0.1:0", seed,  {16, 8, 30000}, NULL, NULL,
-                                   NULL,          false, NULL,           0,    0};
+    wzp_relay_server_config cfg = {.listen = "127.0.0.1:0", .seed = seed, .rooms = {16, 8, 30000}};
     assert_int_equal(wzp_relay_server_new(&g_w.loop, &cfg, &g_w.relay), 0);
     wzp_quic_config qc = {.bind = "127.0.0.1:0",
                           .cb = {NULL, on_established, on_signal, on_closed, NULL}};
