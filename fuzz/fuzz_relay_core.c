@@ -13,16 +13,22 @@
 #define M 3
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    wzp_relay_core_config cfg = {.rooms = {8, 4, 15000}, .trunking = true};
-    wzp_relay_core *c = NULL;
     static fuzz_path paths[M];
+    for (int i = 0; i < M; i++) {
+        fuzz_path_init(&paths[i], 100 + i);
+    }
+    /* the probing relay's host is a peer relay's (its probe slot is taken, not refused) */
+    wzp_relay_core_config cfg = {.rooms = {8, 4, 15000},
+                                 .trunking = true,
+                                 .peer_hosts = &paths[M - 1].base.remote,
+                                 .npeer_hosts = 1};
+    wzp_relay_core *c = NULL;
     wzp_member *m[M];
     static const char *const sni[M] = {"room", "room", WZP_PROBE_SNI};
     if (wzp_relay_core_new(&cfg, &c) != WZP_OK) {
         abort();
     }
     for (int i = 0; i < M; i++) {
-        fuzz_path_init(&paths[i], 100 + i);
         if (wzp_relay_core_connect(c, sni[i], &paths[i].base, 0, &m[i]) != WZP_OK) {
             abort();
         }
